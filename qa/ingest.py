@@ -1,0 +1,258 @@
+"""Ingest: read document files, repair PDF/newspaper layout artefacts, cut paragraphs into chunks."""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jieba
+
+TEXT_SUFFIXES = (".txt", ".md")
+CATALOG = "catalog.json"
+MAX_CHARS = 320   # a longer paragraph is split at sentence boundaries
+MIN_CHARS = 40    # a shorter paragraph is merged with its neighbour in the same section
+SHORT = 40        # headings, captions and bylines are at most this long
+
+_END = "。！？!?…；;：:"
+_CLOSERS = "”’）)」』》】\"'"
+_LEVEL1 = re.compile(r"^([一二三四五六七八九十]+、|[A-H] ?(?=[\u4e00-\u9fff])|附件)")
+_LEVEL2 = re.compile(r"^（[一二三四五六七八九十]+）")
+_CAPTION = re.compile(r"摄\s*[)）]$|供图$|(图片|照片)由.*提供[)）]?$")
+_BYLINE = re.compile(r"^((见习)?记者|通讯员|.{0,8}报道组)\s|^[\u4e00-\u9fff]{2,3}( [\u4e00-\u9fff]{2,3}){1,3}$")
+_SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]+[”’）)」』]*|[^。！？!?；;]+$")
+
+
+class IngestError(ValueError):
+    """A document that cannot be read; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document and the metadata its citations show."""
+    doc_id: str
+    title: str
+    date: str = ""
+    author: str = ""
+    source: str = ""
+    district: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One answer passage: a paragraph (or part of one) with where it stands in its document."""
+    id: str
+    doc_id: str
+    text: str
+    paragraph: int
+    heading: str = ""
+
+
+@dataclass
+class _Block:
+    text: str
+    kind: str = "body"   # body | heading | bullet
+    level: int = 0
+    gap: int = 0         # blank lines before the block
+
+
+def read_text(path: Path) -> str:
+    """Decode a text file whatever its encoding (UTF-8/BOM, UTF-16, GBK/GB18030...)."""
+    data = Path(path).read_bytes()
+    if not data.strip():
+        raise IngestError(f"{Path(path).name} is empty: add text to it or remove it")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    for encoding in ("gb18030",):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            pass
+    from charset_normalizer import from_bytes
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(f"cannot decode {Path(path).name}: it is not text; save it as UTF-8 and retry")
+    return str(best)
+
+
+def _is_terminal(text: str) -> bool:
+    return text.rstrip(_CLOSERS + " ")[-1:] in _END if text.rstrip(_CLOSERS + " ") else False
+
+
+def _blocks(text: str) -> list[_Block]:
+    blocks, gap = [], 0
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = line.strip().replace("\u3000", " ")
+        if not line:
+            gap += 1
+            continue
+        blocks.append(_Block(line, gap=gap))
+        gap = 0
+    return blocks
+
+
+def _classify(blocks: list[_Block]) -> tuple[str, list[_Block]]:
+    """Drop captions and bylines, take the title, mark headings and bullets."""
+    kept: list[_Block] = []
+    for i, b in enumerate(blocks):
+        short = len(b.text) <= SHORT
+        first = i == 0
+        if _CAPTION.search(b.text) or (short and _BYLINE.search(b.text)):
+            continue
+        if short and ((b.gap >= 2 and not first) or (first and b.text.endswith("。"))):
+            continue  # a photo caption: isolated by wide gaps in the page layout
+        kept.append(b)
+    title = ""
+    if kept and len(kept[0].text) <= 60 and not _is_terminal(kept[0].text):
+        title = kept.pop(0).text
+    numbered = any(_LEVEL1.match(b.text) or _LEVEL2.match(b.text) for b in kept)
+    for i, b in enumerate(kept):
+        nxt = kept[i + 1].text if i + 1 < len(kept) else ""
+        continues = bool(re.match(r"^([^。！？，、“”]{0,2}[。！？]|[，、。；])", nxt))  # "口。近年来…" ends this block
+        if b.text.startswith(("- ", "• ", "· ")):
+            b.kind = "bullet"
+        elif _LEVEL2.match(b.text):
+            b.kind, b.level = ("heading", 2) if len(b.text) <= 90 and not _is_terminal(b.text) else ("body", 2)
+        elif _LEVEL1.match(b.text) and len(b.text) <= SHORT and not _is_terminal(b.text):
+            b.kind, b.level = "heading", 1
+        elif len(b.text) <= SHORT and not _is_terminal(b.text) and not continues and \
+                (not numbered or (i and kept[i - 1].kind == "heading")):
+            b.kind, b.level = "heading", 1   # a plain heading, or the subtitle under a numbered one
+    return title, kept
+
+
+def _crosses_word(left: str, right: str) -> bool:
+    """True when the end of `left` and the start of `right` form one dictionary word."""
+    joined, cut = left[-3:] + right[:3], len(left[-3:])
+    pos = 0
+    for token in jieba.cut(joined, HMM=False):
+        if pos < cut < pos + len(token) and len(token) > 1:
+            return True
+        pos += len(token)
+    return False
+
+
+def _join_broken(blocks: list[_Block]) -> list[_Block]:
+    """Join paragraphs broken by page breaks, and fragments whose rest sits in another column."""
+    out, todo = [], list(blocks)
+    while todo:
+        b = todo.pop(0)
+        while b.kind == "body" and not _is_terminal(b.text) and todo:
+            later = [j for j, c in enumerate(todo[:20]) if c.kind == "body"]
+            if not later:
+                break
+            if b.text[-1] in "，、,（(“" or _crosses_word(b.text, todo[later[0]].text):
+                pick = later[0]
+            else:
+                pick = next((j for j in later if _crosses_word(b.text, todo[j].text)), None)
+                if pick is None:
+                    if later[0] != 0:
+                        break
+                    pick = 0
+            b = _Block(b.text + todo.pop(pick).text, "body", b.level, b.gap)
+        out.append(b)
+    return out
+
+
+def _sentences(text: str) -> list[str]:
+    return [s for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def _split_long(text: str) -> list[str]:
+    """Split a paragraph into pieces of at most MAX_CHARS at sentence (or clause) boundaries."""
+    if len(text) <= MAX_CHARS:
+        return [text]
+    pieces, cur = [], ""
+    units = []
+    for s in _sentences(text):
+        units.extend(re.findall(r"[^，,]*[，,]?", s) if len(s) > MAX_CHARS else [s])
+    for u in (u for u in units if u):
+        if cur and len(cur) + len(u) > MAX_CHARS:
+            pieces.append(cur)
+            cur = ""
+        cur += u
+    if cur:
+        if pieces and len(cur) < MIN_CHARS:
+            pieces[-1] += cur
+        else:
+            pieces.append(cur)
+    return pieces
+
+
+def chunk_id(doc_id: str, heading: str, text: str) -> str:
+    """Content hash of a chunk: unchanged text keeps its id, so it is never re-embedded."""
+    return hashlib.sha256(f"{doc_id}\n{heading}\n{text}".encode()).hexdigest()[:16]
+
+
+def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
+    """Clean one document's text and return (title found in it, chunks)."""
+    title, blocks = _classify(_blocks(text))
+    blocks = _join_broken(blocks)
+    paras: list[tuple[int, str, str]] = []   # (paragraph number, heading path, text)
+    path: list[str] = []
+    last_was_heading = False
+    for b in blocks:
+        if b.kind == "heading":
+            if b.level == 2:
+                path = path[:1] + [b.text]
+            elif last_was_heading and not _LEVEL1.match(b.text):
+                path = path + [b.text]
+            else:
+                path = [b.text]
+            last_was_heading = True
+            continue
+        if b.level == 2:   # "（一）经济发展稳中提质。实现…": the first sentence names the section
+            head = _sentences(b.text)[0] if _sentences(b.text) else b.text
+            path = path[:1] + [head.rstrip("。") if len(head) <= 30 else b.text[:20]]
+        last_was_heading = False
+        heading = " › ".join(path)
+        if b.kind == "bullet" and paras and paras[-1][1] == heading and paras[-1][2].startswith("- "):
+            paras[-1] = (paras[-1][0], heading, paras[-1][2] + "\n" + b.text)
+            continue
+        paras.append((len(paras) + 1, heading, b.text))
+    merged: list[tuple[int, str, str]] = []
+    for num, heading, body in paras:
+        prev = merged[-1] if merged else None
+        if prev and prev[1] == heading and (len(prev[2]) < MIN_CHARS or len(body) < MIN_CHARS) \
+                and len(prev[2]) + len(body) <= MAX_CHARS:
+            merged[-1] = (prev[0], heading, prev[2] + "\n" + body)
+        else:
+            merged.append((num, heading, body))
+    chunks = [Chunk(chunk_id(doc_id, heading, piece), doc_id, piece, num, heading)
+              for num, heading, body in merged for piece in _split_long(body)]
+    return title, chunks
+
+
+def load_catalog(data_dir: Path) -> dict[str, dict]:
+    """Read data/catalog.json: {doc_id: {title, date, author, source, district}}."""
+    path = Path(data_dir) / CATALOG
+    if not path.exists():
+        return {}
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise IngestError(f"{path} is not valid JSON ({e}); fix the file or delete it") from None
+
+
+def load_corpus(data_dir: Path) -> tuple[list[Document], list[Chunk]]:
+    """Read every document in data_dir (not its subfolders) into documents and chunks."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise IngestError(f"no corpus folder {data_dir}: create it or pass --data DIR")
+    catalog = load_catalog(data_dir)
+    docs, chunks = [], []
+    for path in sorted(p for p in data_dir.iterdir() if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()):
+        doc_id = path.stem
+        found_title, doc_chunks = parse(read_text(path), doc_id)
+        meta = {k: str(v) for k, v in catalog.get(doc_id, {}).items()
+                if k in ("title", "date", "author", "source", "district")}
+        meta.setdefault("title", found_title or doc_id)
+        docs.append(Document(doc_id=doc_id, path=str(path), **meta))
+        chunks.extend(doc_chunks)
+    return docs, chunks

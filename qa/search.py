@@ -1,0 +1,202 @@
+"""Search: hybrid BM25 + dense ranking, citations, the best sentence, and abstention."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .embeddings import Encoder, load_encoder
+from .index import Index, index_text, open_index
+from .settings import Settings
+
+# Fusion constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
+BM25_WEIGHT = 0.7       # share of the max-normalised BM25 score in the fused score; dense gets the rest
+CANDIDATES = 100        # top candidates taken from each retriever before fusion
+RRF_K = 60              # reciprocal-rank-fusion constant (Cormack et al. 2009), kept for comparison
+ABSTAIN_BELOW = 0.5     # confidence under which an answer is marked as not found (calibrated on dev)
+
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*[”’）)」』]*")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage with the citation that locates it in its source document."""
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    date: str
+    paragraph: int
+    heading: str
+    citation: str
+    bm25: float = 0.0
+    dense: float = 0.0
+    chunk_id: str = ""
+    district: str = ""
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Hits for a question, its best sentence, and whether the engine abstained (nothing reliable)."""
+    question: str
+    hits: tuple[Hit, ...]
+    best_sentence: str
+    abstained: bool
+    confidence: float
+    query: str = ""                 # what was searched: the question, rewritten for follow-ups
+    notices: tuple[str, ...] = field(default=())
+
+
+def minmax(scores: np.ndarray) -> np.ndarray:
+    """Scale scores to [0, 1]; all-equal scores become 0."""
+    lo, hi = float(scores.min(initial=0.0)), float(scores.max(initial=0.0))
+    return (scores - lo) / (hi - lo) if hi > lo else np.zeros_like(scores)
+
+
+def weighted_fusion(bm25: np.ndarray, dense: np.ndarray, bm25_weight: float = BM25_WEIGHT) -> np.ndarray:
+    """Fused score per candidate: w * bm25/max(bm25) + (1 - w) * minmax(dense).
+
+    BM25 is divided by its maximum (not min-max) so a query whose terms match nothing stays at 0,
+    while dense cosines are min-max scaled because their floor is far above 0 on any text.
+    """
+    top = float(bm25.max(initial=0.0))
+    lexical = bm25 / top if top > 0 else np.zeros_like(bm25)
+    return bm25_weight * lexical + (1 - bm25_weight) * minmax(dense)
+
+
+def rrf_fusion(bm25: np.ndarray, dense: np.ndarray, k: int = RRF_K) -> np.ndarray:
+    """Reciprocal rank fusion: sum over retrievers of 1 / (k + rank), rank starting at 1."""
+    def ranks(s: np.ndarray) -> np.ndarray:
+        r = np.empty(len(s))
+        r[np.argsort(-s, kind="stable")] = np.arange(1, len(s) + 1)
+        return r
+    return 1.0 / (k + ranks(bm25)) + 1.0 / (k + ranks(dense))
+
+
+def citation(title: str, date: str, paragraph: int) -> str:
+    """Human citation: 《title》（date）第N段."""
+    return f"《{title}》（{date}）第{paragraph}段" if date else f"《{title}》第{paragraph}段"
+
+
+class Engine:
+    """The retrieval engine over one corpus folder and its persisted index."""
+
+    def __init__(self, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
+                 model: str | None = None, encoder: Encoder | None = None, progress: bool = True,
+                 settings: Settings | None = None):
+        base = settings or Settings()
+        self.settings = Settings(Path(data_dir or base.data_dir), Path(index_dir or base.index_dir),
+                                 model or base.model, base.k, base.max_k, base.max_question_chars)
+        self.encoder = encoder or load_encoder(self.settings.model)
+        self._attach(open_index(self.settings.data_dir, self.settings.index_dir, self.encoder, progress=progress))
+
+    def _attach(self, index: Index) -> None:
+        self.index = index
+        self._docs = {d.doc_id: d for d in index.documents}
+        indptr = np.asarray(index.bm25.scores["indptr"]) if index.chunks else np.zeros(1)
+        self._df = np.diff(indptr)   # documents per BM25 vocabulary id
+
+    def reload(self, rebuild: bool = False) -> None:
+        """Re-read the corpus folder and refresh the index (only new chunks are embedded)."""
+        self._attach(open_index(self.settings.data_dir, self.settings.index_dir, self.encoder, rebuild=rebuild))
+
+    # -- scoring -------------------------------------------------------------------------------------
+    def _idf(self, token: str) -> float:
+        n = max(len(self.index.chunks), 1)
+        tid = self.index.bm25.vocab_dict.get(token) if self.index.chunks else None
+        df = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def _allowed(self, doc_ids, district, year) -> np.ndarray:
+        docs = self._docs
+        keep = [(not doc_ids or c.doc_id in doc_ids)
+                and (not district or docs[c.doc_id].district == district)
+                and (not year or docs[c.doc_id].date.startswith(str(year))) for c in self.index.chunks]
+        return np.flatnonzero(keep)
+
+    def scores(self, query: str, doc_ids=None, district: str | None = None, year=None
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Candidate chunk positions with their raw BM25 and dense scores."""
+        index = self.index
+        if not index.chunks:
+            return np.zeros(0, int), np.zeros(0), np.zeros(0)
+        tokens = [t for t in index.tokenizer(query) if t in index.bm25.vocab_dict]
+        bm25 = index.bm25.get_scores(tokens) if tokens else np.zeros(len(index.chunks), np.float32)
+        qvec = self.encoder.encode([query], query=True)[0]
+        filtered = bool(doc_ids or district or year)
+        if filtered:
+            cand = self._allowed(set(doc_ids or ()), district, year)
+        else:
+            n = min(CANDIDATES, len(index.chunks))
+            _, dense_ids = index.dense.search(qvec[None, :].astype(np.float32), n)
+            lexical_ids = np.argpartition(-bm25, n - 1)[:n]
+            cand = np.union1d(dense_ids[0][dense_ids[0] >= 0], lexical_ids)
+        return cand, bm25[cand].astype(np.float64), index.vectors[cand] @ qvec
+
+    def search(self, question: str, k: int | None = None, doc_ids=None, district: str | None = None,
+               year=None) -> list[Hit]:
+        """Best k passages for the question, best first."""
+        return list(self.ask(question, k, doc_ids=doc_ids, district=district, year=year).hits)
+
+    def ask(self, question: str, k: int | None = None, history=(), doc_ids=None,
+            district: str | None = None, year=None) -> Answer:
+        """Answer a question (with earlier questions as context): hits, best sentence, abstention."""
+        from .conversation import rewrite
+        notices = []
+        text = " ".join(str(question or "").split())
+        if len(text) > self.settings.max_question_chars:
+            text = text[: self.settings.max_question_chars]
+            notices.append(f"问题过长，已截取前{self.settings.max_question_chars}个字符进行检索")
+        k = max(1, min(int(k or self.settings.k), self.settings.max_k))
+        query = rewrite(text, list(history), districts=sorted({d.district for d in self._docs.values() if d.district}))
+        if query != text:
+            notices.append(f"结合上文检索：{query}")
+        cand, bm25, dense = self.scores(query, doc_ids, district, year) if text else (np.zeros(0, int),) * 3
+        if not len(cand):
+            return Answer(text, (), "", True, 0.0, query, tuple(notices or ["问题为空或没有可检索的内容"]))
+        fused = weighted_fusion(bm25, dense)
+        order = np.argsort(-fused, kind="stable")[:k]
+        hits = tuple(self._hit(int(cand[i]), float(fused[i]), float(bm25[i]), float(dense[i])) for i in order)
+        confidence = self.confidence(query, hits[0])
+        return Answer(text, hits, self.best_sentence(query, hits[0]), confidence < ABSTAIN_BELOW,
+                      round(confidence, 4), query, tuple(notices))
+
+    def _hit(self, pos: int, score: float, bm25: float, dense: float) -> Hit:
+        c = self.index.chunks[pos]
+        d = self._docs[c.doc_id]
+        return Hit(c.text, round(score, 4), c.doc_id, d.title, d.date, c.paragraph, c.heading,
+                   citation(d.title, d.date, c.paragraph), round(bm25, 4), round(dense, 4), c.id,
+                   d.district, d.author)
+
+    def confidence(self, query: str, hit: Hit) -> float:
+        """Share of the query's IDF mass found in the hit (terms unknown to the corpus weigh the most),
+        averaged with the dense cosine so that paraphrases and English questions can still pass."""
+        tokens = set(self.index.tokenizer(query))
+        if not tokens:
+            return float(hit.dense)
+        top_idf = float(np.log(1 + (len(self.index.chunks) + 0.5) / 0.5))
+        found = set(self.index.tokenizer(f"{hit.heading}\n{hit.text}"))
+        weights = {t: (self._idf(t) if t in self.index.bm25.vocab_dict else top_idf) for t in tokens}
+        coverage = sum(w for t, w in weights.items() if t in found) / max(sum(weights.values()), 1e-9)
+        return 0.5 * coverage + 0.5 * max(hit.dense, 0.0)
+
+    def best_sentence(self, query: str, hit: Hit) -> str:
+        """The sentence of the hit that shares the most query IDF mass (dense similarity breaks ties)."""
+        sentences = [s.strip() for s in _SENTENCE.findall(hit.text) if len(s.strip()) > 1]
+        if not sentences:
+            return hit.text
+        tokens = set(self.index.tokenizer(query))
+        lexical = np.array([sum(self._idf(t) for t in tokens & set(self.index.tokenizer(s))) for s in sentences])
+        dense = self.encoder.encode(sentences) @ self.encoder.encode([query], query=True)[0]
+        return sentences[int(np.argmax(lexical + 0.01 * dense))]
+
+    def neighbours(self, hit: Hit) -> tuple[str, str]:
+        """The paragraphs just before and after a hit in its document, for context."""
+        same = [c for c in self.index.chunks if c.doc_id == hit.doc_id]
+        pos = next((i for i, c in enumerate(same) if c.id == hit.chunk_id), None)
+        if pos is None:
+            return "", ""
+        return (same[pos - 1].text if pos > 0 else "", same[pos + 1].text if pos + 1 < len(same) else "")

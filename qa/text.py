@@ -1,0 +1,83 @@
+"""Text: normalisation and the jieba tokenizer (with a user dictionary built from the corpus)."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+import jieba
+
+jieba.setLogLevel(60)
+
+# Words that carry no topic: question words, particles, and the ubiquitous place names are kept.
+STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 等 也 都 就 而 又 并 被 把 对 从 为 以 之 其 这 那 哪 个 中 上 下 "
+    "吗 呢 吧 啊 呀 么 什么 多少 怎么 怎样 如何 哪些 哪个 哪里 几 是否 有没有 有 没有 "
+    "请问 一下 提到 说 讲 谈 关于 方面 情况 主要 进行 哪一年 the a an of in on for to and is "
+    "what which how did does do was were are about".split())
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_QUOTED = re.compile(r"[“\"「『]([^”\"」』“\s]{1,12})[”\"」』]")
+_NUMBER_UNIT = re.compile(r"\d+(?:\.\d+)?(?:%|亿元|万元|元|亿美元|万平方米|平方米|亩|家|个|项|人|名|辆|台|所|公里|千米|万人次)")
+_PUNCT = re.compile(r"^[\W_]+$")
+_QUOTES = re.compile(r"[“”\"「」『』]")
+_NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\D")
+
+
+@lru_cache(maxsize=1)
+def _t2s():
+    try:
+        from opencc import OpenCC
+        return OpenCC("t2s")
+    except Exception:   # optional: without it traditional text is searched as written
+        return None
+
+
+def normalize(text: str) -> str:
+    """Full-width to half-width (NFKC), traditional to simplified, lower case."""
+    text = unicodedata.normalize("NFKC", text)
+    converter = _t2s()
+    if converter is not None and _CJK.search(text):
+        text = converter.convert(text)
+    return text.lower()
+
+
+def corpus_terms(texts: Iterable[str]) -> list[str]:
+    """Terms jieba must not split: quoted names (“一号改革工程”, “122”) and number+unit expressions."""
+    terms: set[str] = set()
+    for text in texts:
+        text = unicodedata.normalize("NFKC", text)
+        for m in _QUOTED.finditer(text):
+            terms.add(m.group(1).lower())
+            tail = re.match(r"(工程|行动|改革|产业|机制|体系|计划|战略)", text[m.end():])
+            if tail:   # “620”工程: the quoted name with its noun, as a question writes it
+                terms.add((m.group(1) + tail.group(1)).lower())
+        terms.update(m.group(0).lower() for m in _NUMBER_UNIT.finditer(text))
+    return sorted(terms)
+
+
+class Tokenizer:
+    """Callable text -> tokens: normalise, jieba search-mode cut with user words, drop stopwords.
+
+    With `bigrams=True` every run of Chinese characters also yields its character bigrams, a fallback
+    for terms that jieba segments differently in a question and in a passage.
+    """
+
+    def __init__(self, words: Iterable[str] = (), bigrams: bool = False):
+        self.words = sorted(set(words))
+        self.bigrams = bigrams
+        self._jieba = jieba.Tokenizer()
+        self._jieba.initialize()
+        for word in self.words:
+            self._jieba.add_word(word, freq=100000)
+
+    def __call__(self, text: str) -> list[str]:
+        text = _QUOTES.sub("", normalize(text))   # “620”工程 and 620工程 tokenize alike
+        tokens = [t.strip() for t in self._jieba.cut_for_search(text, HMM=True)]
+        tokens = [t for t in tokens if t and not _PUNCT.match(t) and t not in STOPWORDS]
+        numbers = {m.group(1) for t in tokens if (m := _NUMBER.match(t))}   # 1021.6亿元 also matches 1021.6
+        tokens += sorted(numbers.difference(tokens))
+        if self.bigrams:
+            for run in re.findall(r"[\u4e00-\u9fff]{2,}", text):
+                tokens.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
+        return tokens
