@@ -22,7 +22,7 @@ from .text import Tokenizer, corpus_terms
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"         # names the live build folder; replaced atomically with os.replace
 HNSW_ABOVE = 200_000        # exact flat search up to this many chunks, HNSW beyond (see `python -m qa bench`)
-BIGRAMS = False             # character-bigram fallback tokens (measured by `python -m qa eval`)
+BIGRAMS = True              # character-bigram fallback tokens (raised dev hit@3 0.925 -> 0.962)
 
 
 class IndexFormatError(RuntimeError):

@@ -11,7 +11,7 @@ import jieba
 
 TEXT_SUFFIXES = (".txt", ".md")
 CATALOG = "catalog.json"
-MAX_CHARS = 320   # a longer paragraph is split at sentence boundaries
+MAX_CHARS = 200   # a longer paragraph is split at sentence boundaries (200 beat 250/320/400 on dev)
 MIN_CHARS = 40    # a shorter paragraph is merged with its neighbour in the same section
 SHORT = 40        # headings, captions and bylines are at most this long
 

@@ -14,7 +14,8 @@ jieba.setLogLevel(60)
 STOPWORDS = frozenset(
     "的 了 是 在 和 与 及 或 等 也 都 就 而 又 并 被 把 对 从 为 以 之 其 这 那 哪 个 中 上 下 "
     "吗 呢 吧 啊 呀 么 什么 多少 怎么 怎样 如何 哪些 哪个 哪里 几 是否 有没有 有 没有 "
-    "请问 一下 提到 说 讲 谈 关于 方面 情况 主要 进行 哪一年 the a an of in on for to and is "
+    "请问 一下 提到 说 讲 谈 关于 方面 情况 主要 进行 哪一年 年 第几 应该 认为 让 可以 能 会 要 已 已经 "
+    "何时 怎么样 怎么回事 指 指的是 意思 含义 内容 包括 海区 北区 the a an of in on for to and is "
     "what which how did does do was were are about".split())
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 _QUOTED = re.compile(r"[“\"「『]([^”\"」』“\s]{1,12})[”\"」』]")
