@@ -118,10 +118,12 @@ def _classify(blocks: list[_Block]) -> tuple[str, list[_Block]]:
         if b.text.startswith(("- ", "• ", "· ")):
             b.kind = "bullet"
         elif _LEVEL2.match(b.text):
-            b.kind, b.level = ("heading", 2) if len(b.text) <= 90 and not _is_terminal(b.text) else ("body", 2)
+            inline = re.search(r"[。！？!?]", b.text)   # “（一）经济发展稳中提质。实现…” is a body
+            b.kind, b.level = ("body", 2) if inline or len(b.text) > 90 else ("heading", 2)
         elif _LEVEL1.match(b.text) and len(b.text) <= SHORT and not _is_terminal(b.text):
             b.kind, b.level = "heading", 1
-        elif len(b.text) <= SHORT and not _is_terminal(b.text) and not continues and \
+        elif len(b.text) <= SHORT and not _is_terminal(b.text) and not continues \
+                and not (nxt and _crosses_word(b.text, nxt)) and \
                 (not numbered or (i and kept[i - 1].kind == "heading")):
             b.kind, b.level = "heading", 1   # a plain heading, or the subtitle under a numbered one
     return title, kept

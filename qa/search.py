@@ -53,7 +53,9 @@ class Answer:
 
 def minmax(scores: np.ndarray) -> np.ndarray:
     """Scale scores to [0, 1]; all-equal scores become 0."""
-    lo, hi = float(scores.min(initial=0.0)), float(scores.max(initial=0.0))
+    if not len(scores):
+        return scores
+    lo, hi = float(scores.min()), float(scores.max())
     return (scores - lo) / (hi - lo) if hi > lo else np.zeros_like(scores)
 
 

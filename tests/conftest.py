@@ -1,0 +1,64 @@
+"""Shared fixtures: a deterministic fake encoder and a tiny three-document corpus written per test."""
+import hashlib
+import json
+import os
+
+import numpy as np
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"   # tests never reach for the model hub
+
+
+class HashEncoder:
+    """Deterministic stand-in for a sentence encoder: hashed character bigrams, L2-normalised."""
+    name = "hash-encoder"
+    dim = 64
+
+    def __init__(self):
+        self.calls = 0
+        self.texts = 0
+
+    def encode(self, texts, query=False):
+        self.calls += 1
+        self.texts += len(texts)
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for i in range(max(len(text) - 1, 1)):
+                out[row, int(hashlib.md5(text[i:i + 2].encode()).hexdigest(), 16) % self.dim] += 1
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+DOCS = {
+    "report": "政府工作报告\n\n一、2019年工作回顾\n\n地区生产总值达到1021.6亿元，同比增长7.1%。规上工业总产值2507亿元。\n\n"
+              "（一）产业发展。聚焦发展“122”千百亿级产业集群，推进生产性服\n\n务业发展。\n\n"
+              "二、2020年目标\n\n地区生产总值增长6%，森林覆盖率达到23.1%。\n",
+    "interview": "\n\n\n\n区委书记某某。\n\n某某：扛起新担当\n\n记者 张三\n\nB 改革是法宝\n\n"
+                 "记者：改革取得了哪些成效？\n\n某某：我们推进营商环境优化提升“一号改革工程”，重点项目落地平均提速近60%。\n\n\n\n"
+                 "江北三江口 (李四 摄)\n\n",
+    "jiangbei": "江北专访\n\nA 城乡融合\n\n江北常住人口城镇化率达到85.6%，城乡居民收入倍差缩小至1.62。\n",
+}
+CATALOG = {"report": {"title": "政府工作报告", "date": "2020-05-09", "district": "镇海"},
+           "interview": {"title": "某某专访", "date": "2024", "district": "镇海"},
+           "jiangbei": {"title": "江北专访", "date": "2024", "district": "江北"}}
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    """A fresh data folder with three small documents and a catalog."""
+    data = tmp_path / "data"
+    data.mkdir()
+    for name, text in DOCS.items():
+        (data / f"{name}.txt").write_text(text, encoding="utf-8")
+    (data / "catalog.json").write_text(json.dumps(CATALOG, ensure_ascii=False), encoding="utf-8")
+    return data
+
+
+@pytest.fixture
+def encoder():
+    return HashEncoder()
+
+
+@pytest.fixture
+def engine(corpus, tmp_path, encoder):
+    from qa import Engine
+    return Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=encoder, progress=False)

@@ -1,0 +1,70 @@
+"""Ingestion: reading any encoding, repairing layout artefacts, and cutting stable chunks."""
+import pytest
+
+from qa.ingest import MAX_CHARS, IngestError, load_corpus, parse, read_text
+
+
+def test_page_broken_sentence_is_joined():
+    _, chunks = parse("标题\n\n一、工作\n\n推进生产性服\n\n务业发展。\n", "d")
+    assert any("生产性服务业发展。" in c.text for c in chunks)
+
+
+def test_fragment_whose_rest_sits_in_another_column_is_reattached():
+    text = "标题\n\n小节一\n\n镇海探索科技成果先用后转新模式，加大科技成果转化对接支持力度，推动创新链产业链深度融合，不断完\n\n小节二\n\n调解员耐心调解了纠纷。\n\n善创新联合体攻坚机制，企业能力增强。\n"
+    _, chunks = parse(text, "d")
+    assert any("完善创新联合体攻坚机制" in c.text for c in chunks)
+
+
+def test_captions_and_bylines_never_become_passages():
+    title, chunks = parse("\n\n\n\n书记某某。\n\n某某：扛起新担当\n\n记者 张三\n\n正文第一段很长很长，讲述了改革。\n\n\n\n三江口 (李四 摄)\n", "d")
+    assert title == "某某：扛起新担当"
+    texts = " ".join(c.text for c in chunks)
+    assert "摄" not in texts and "记者 张三" not in texts and "书记某某。" not in texts
+    assert "正文第一段" in texts
+
+
+def test_heading_path_follows_the_official_hierarchy():
+    _, chunks = parse("报告\n\n二、2020年主要目标任务\n\n（三）做强产业\n\n大力发展先进制造业。\n", "d")
+    assert chunks[0].heading == "二、2020年主要目标任务 › （三）做强产业"
+    assert chunks[0].paragraph == 1
+
+
+def test_inline_numbered_heading_names_its_section():
+    _, chunks = parse("报告\n\n一、回顾\n\n（一）经济发展稳中提质。实现规上工业总产值2507亿元，继续增长。\n", "d")
+    assert chunks[0].heading == "一、回顾 › （一）经济发展稳中提质"
+
+
+def test_long_paragraph_is_split_at_sentence_boundaries():
+    sentence = "这是一个关于改革的完整句子，内容比较长一些。"
+    _, chunks = parse("报告\n\n一、回顾\n\n" + sentence * 30 + "\n", "d")
+    assert len(chunks) > 1
+    assert all(len(c.text) <= MAX_CHARS for c in chunks)
+    assert all(c.text.endswith("。") for c in chunks)
+    assert len({c.paragraph for c in chunks}) == 1   # pieces of one paragraph cite the same paragraph
+
+
+def test_chunk_ids_are_content_hashes():
+    first = "第一段内容说明了镇海推进改革的总体情况，并且列举了产业、科技、治理多个方面的具体做法和成效。"
+    _, a = parse(f"报告\n\n一、回顾\n\n{first}\n\n第二段内容说明了别的情况，比第一段还要长一些，讲到了城市更新、乡村振兴和基层治理。\n", "d")
+    _, b = parse(f"报告\n\n一、回顾\n\n{first}\n\n第二段内容已经改写，换了一种说法，也讲到了城市更新、乡村振兴和基层治理的具体做法。\n", "d")
+    assert a[0].id == b[0].id and a[-1].id != b[-1].id
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-16", "utf-8-sig"])
+def test_reads_chinese_text_in_any_office_encoding(tmp_path, encoding):
+    path = tmp_path / "doc.txt"
+    path.write_bytes("镇海地区生产总值达到1021.6亿元。".encode(encoding))
+    assert read_text(path) == "镇海地区生产总值达到1021.6亿元。"
+
+
+def test_empty_file_gets_a_clear_error(tmp_path):
+    (tmp_path / "empty.txt").write_text("  \n")
+    with pytest.raises(IngestError, match="empty.txt is empty"):
+        load_corpus(tmp_path)
+
+
+def test_catalog_gives_citation_metadata_and_uncatalogued_documents_still_load(corpus):
+    (corpus / "extra.txt").write_text("额外文件标题\n\n这是没有目录条目的文件内容。\n", encoding="utf-8")
+    docs = {d.doc_id: d for d in load_corpus(corpus)[0]}
+    assert docs["report"].date == "2020-05-09" and docs["jiangbei"].district == "江北"
+    assert docs["extra"].title == "额外文件标题"
