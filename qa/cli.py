@@ -1,4 +1,4 @@
-"""Command line: python -m qa [--data DIR --index DIR --model M] ask|index|stats|eval|bench."""
+"""Command line: python -m qa [--data DIR --index DIR --model M] ask|index|stats|eval."""
 from __future__ import annotations
 
 import argparse
@@ -40,9 +40,6 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="hit@k / MRR / abstention on the gold questions")
     ev.add_argument("--split", default="test", choices=["dev", "test", "all"])
     ev.add_argument("--check", action="store_true", help="exit 1 when the hybrid default misses a target")
-    bench = sub.add_parser("bench", help="build and query speed, memory, and baselines")
-    bench.add_argument("--quick", action="store_true", help="finish in under a minute")
-    bench.add_argument("--out", default="bench.json", help="where to write the figures")
     return p
 
 
@@ -66,9 +63,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model)
     try:
-        if args.command == "bench":
-            from .bench import run
-            return run(settings, quick=args.quick, out=args.out)
         if args.command == "ask" and not 1 <= args.k <= settings.max_k:
             print(f"--k must be between 1 and {settings.max_k}, not {args.k}", file=sys.stderr)
             return EXIT_USAGE
