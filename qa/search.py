@@ -8,17 +8,22 @@ from pathlib import Path
 import numpy as np
 
 from .embeddings import Encoder, load_encoder
-from .index import Index, index_text, open_index
+from .index import Index, open_index
+from .rerank import RERANK_DEPTH, constraints, proximity, rerank_score, unsupported
 from .settings import Settings
+from .text import normalize
 
 # Fusion constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
 BM25_WEIGHT = 0.8       # share of the max-normalised BM25 score in the fused score; dense gets the rest
 CANDIDATES = 100        # top candidates taken from each retriever before fusion
 RRF_K = 60              # reciprocal-rank-fusion constant (Cormack et al. 2009), kept for comparison
-ABSTAIN_BELOW = 0.33    # confidence under which an answer is marked as not found (calibrated on dev)
-COVERAGE_WEIGHT = 0.7   # confidence = 0.7 * query IDF coverage + 0.3 * dense cosine (0.5/0.5 and 1/0 did worse on dev)
+ABSTAIN_BELOW = 0.29    # confidence under which an answer is marked as not found (dev: 0.28-0.30 meet both targets)
+COVERAGE_WEIGHT = 0.5   # confidence = 0.5 * query IDF coverage + 0.5 * dense cosine (0.6-0.8 abstained less on dev)
+
+MODES = ("bm25", "dense", "hybrid", "rrf", "rerank")   # ranking modes compared by `python -m qa eval`
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*[”’）)」』]*")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,15 @@ class Answer:
     confidence: float
     query: str = ""                 # what was searched: the question, rewritten for follow-ups
     notices: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Candidate chunk positions best first, with their final, raw BM25 and dense scores."""
+    positions: np.ndarray
+    scores: np.ndarray
+    bm25: np.ndarray
+    dense: np.ndarray
 
 
 def minmax(scores: np.ndarray) -> np.ndarray:
@@ -99,6 +113,7 @@ class Engine:
     def _attach(self, index: Index) -> None:
         self.index = index
         self._docs = {d.doc_id: d for d in index.documents}
+        self._contexts: dict[int, tuple[str, str, list[set[str]]]] = {}
         indptr = np.asarray(index.bm25.scores["indptr"]) if index.chunks else np.zeros(1)
         self._df = np.diff(indptr)   # documents per BM25 vocabulary id
 
@@ -120,17 +135,15 @@ class Engine:
                 and (not year or docs[c.doc_id].date.startswith(str(year))) for c in self.index.chunks]
         return np.flatnonzero(keep)
 
-    def scores(self, query: str, doc_ids=None, district: str | None = None, year=None
+    def scores(self, query: str, qvec: np.ndarray, doc_ids=None, district: str | None = None, year=None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Candidate chunk positions with their raw BM25 and dense scores."""
+        """Candidate chunk positions with their raw BM25 and dense (cosine) scores."""
         index = self.index
         if not index.chunks:
             return np.zeros(0, int), np.zeros(0), np.zeros(0)
         tokens = [t for t in index.tokenizer(query) if t in index.bm25.vocab_dict]
         bm25 = index.bm25.get_scores(tokens) if tokens else np.zeros(len(index.chunks), np.float32)
-        qvec = self.encoder.encode([query], query=True)[0]
-        filtered = bool(doc_ids or district or year)
-        if filtered:
+        if doc_ids or district or year:
             cand = self._allowed(set(doc_ids or ()), district, year)
         else:
             n = min(CANDIDATES, len(index.chunks))
@@ -139,13 +152,39 @@ class Engine:
             cand = np.union1d(dense_ids[0][dense_ids[0] >= 0], lexical_ids)
         return cand, bm25[cand].astype(np.float64), index.vectors[cand] @ qvec
 
+    def rank(self, query: str, qvec: np.ndarray, mode: str = "rerank", doc_ids=None,
+             district: str | None = None, year=None) -> Ranking:
+        """All candidates best first under one ranking mode (see MODES)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown ranking mode {mode!r}: use one of {', '.join(MODES)}")
+        cand, bm25, dense = self.scores(query, qvec, doc_ids, district, year)
+        if mode == "bm25":
+            fused = bm25 + 1e-6 * dense          # dense only breaks BM25 ties
+        elif mode == "dense":
+            fused = dense.copy()
+        elif mode == "rrf":
+            fused = rrf_fusion(bm25, dense)
+        else:
+            fused = weighted_fusion(bm25, dense)
+        order = np.argsort(-fused, kind="stable")
+        if mode == "rerank" and len(order):
+            top = order[:RERANK_DEPTH]
+            wanted = constraints(query)
+            weights = self._weights(query)
+            for i in top:
+                context, date, sentences = self._context(int(cand[i]))
+                fused[i] = rerank_score(fused[i], len(unsupported(wanted, context, date)),
+                                        proximity(weights, sentences))
+            order = np.concatenate([top[np.argsort(-fused[top], kind="stable")], order[RERANK_DEPTH:]])
+        return Ranking(cand[order], fused[order], bm25[order], dense[order])
+
     def search(self, question: str, k: int | None = None, doc_ids=None, district: str | None = None,
                year=None) -> list[Hit]:
         """Best k passages for the question, best first."""
         return list(self.ask(question, k, doc_ids=doc_ids, district=district, year=year).hits)
 
     def ask(self, question: str, k: int | None = None, history=(), doc_ids=None,
-            district: str | None = None, year=None) -> Answer:
+            district: str | None = None, year=None, mode: str = "rerank") -> Answer:
         """Answer a question (with earlier questions as context): hits, best sentence, abstention."""
         from .conversation import rewrite
         notices = []
@@ -157,13 +196,18 @@ class Engine:
         query = rewrite(text, list(history), districts=sorted({d.district for d in self._docs.values() if d.district}))
         if query != text:
             notices.append(f"结合上文检索：{query}")
-        cand, bm25, dense = self.scores(query, doc_ids, district, year) if text else (np.zeros(0, int),) * 3
-        if not len(cand):
+        if not text or not self.index.chunks:
             return Answer(text, (), "", True, 0.0, query, tuple(notices or ["问题为空或没有可检索的内容"]))
-        fused = weighted_fusion(bm25, dense)
-        order = np.argsort(-fused, kind="stable")[:k]
-        hits = tuple(self._hit(int(cand[i]), float(fused[i]), float(bm25[i]), float(dense[i])) for i in order)
-        confidence = self.confidence(query, hits[0])
+        qvec = self.encoder.encode([query], query=True)[0]
+        ranking = self.rank(query, qvec, mode, doc_ids, district, year)
+        if not len(ranking.positions):
+            return Answer(text, (), "", True, 0.0, query, tuple(notices + ["筛选条件下没有可检索的段落"]))
+        hits = tuple(self._hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
+                     zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
+        missing = unsupported(constraints(query), *self._context(int(ranking.positions[0]))[:2])
+        if missing:
+            notices.append("最相关的段落及其文档没有提到：" + "、".join(missing))
+        confidence = 0.0 if missing else self.confidence(query, hits[0])
         return Answer(text, hits, self.best_sentence(query, hits[0]), confidence < ABSTAIN_BELOW,
                       round(confidence, 4), query, tuple(notices))
 
@@ -174,27 +218,44 @@ class Engine:
                    citation(d.title, d.date, c.paragraph), round(bm25, 4), round(dense, 4), c.id,
                    d.district, d.author)
 
+    def _weights(self, query: str) -> dict[str, float]:
+        """IDF weight of each word token of the query (bigram fallbacks left out)."""
+        return {t: self._idf(t) for t in self.index.tokenizer(query) if not t.startswith("#")}
+
+    def _context(self, pos: int) -> tuple[str, str, list[set[str]]]:
+        """A chunk's context for the second stage (cached): text with heading and document metadata,
+        the document date, and the word tokens of each sentence."""
+        if pos not in self._contexts:
+            c = self.index.chunks[pos]
+            d = self._docs[c.doc_id]
+            context = normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source)))
+            sentences = [set(self.index.tokenizer(s)) for s in _SENTENCE.findall(f"{c.heading}\n{c.text}")]
+            self._contexts[pos] = (context, d.date, sentences)
+        return self._contexts[pos]
+
     def confidence(self, query: str, hit: Hit) -> float:
-        """Share of the query's IDF mass found in the hit (terms unknown to the corpus weigh the most),
-        mixed with the dense cosine so that paraphrases and English questions can still pass."""
-        tokens = set(self.index.tokenizer(query))
-        if not tokens:
-            return float(hit.dense)
+        """How surely the top hit answers: for Chinese questions COVERAGE_WEIGHT x the share of the query's IDF
+        mass found in the hit (words unknown to the corpus weigh the most) + the rest x the dense cosine;
+        for questions without Chinese (cross-lingual, no shared words) the dense cosine alone."""
+        if not _CJK.search(query):
+            return max(float(hit.dense), 0.0)
+        weights = self._weights(query)
+        if not weights:
+            return max(float(hit.dense), 0.0)
         top_idf = float(np.log(1 + (len(self.index.chunks) + 0.5) / 0.5))
+        weights = {t: (w if t in self.index.bm25.vocab_dict else top_idf) for t, w in weights.items()}
         found = set(self.index.tokenizer(f"{hit.heading}\n{hit.text}"))
-        weights = {t: (self._idf(t) if t in self.index.bm25.vocab_dict else top_idf) for t in tokens}
-        coverage = sum(w for t, w in weights.items() if t in found) / max(sum(weights.values()), 1e-9)
+        coverage = sum(w for t, w in weights.items() if t in found) / sum(weights.values())
         return COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * max(hit.dense, 0.0)
 
     def best_sentence(self, query: str, hit: Hit) -> str:
-        """The sentence of the hit that shares the most query IDF mass (dense similarity breaks ties)."""
+        """The sentence of the hit that shares the most query IDF mass (the earlier one on a tie)."""
         sentences = [s.strip() for s in _SENTENCE.findall(hit.text) if len(s.strip()) > 1]
         if not sentences:
             return hit.text
-        tokens = set(self.index.tokenizer(query))
-        lexical = np.array([sum(self._idf(t) for t in tokens & set(self.index.tokenizer(s))) for s in sentences])
-        dense = self.encoder.encode(sentences) @ self.encoder.encode([query], query=True)[0]
-        return sentences[int(np.argmax(lexical + 0.01 * dense))]
+        weights = self._weights(query)
+        lexical = [sum(w for t, w in weights.items() if t in set(self.index.tokenizer(s))) for s in sentences]
+        return sentences[int(np.argmax(lexical))]
 
     def neighbours(self, hit: Hit) -> tuple[str, str]:
         """The paragraphs just before and after a hit in its document, for context."""

@@ -1,0 +1,48 @@
+"""Second stage: the question's years and places must be in the passage; terms that meet in a sentence count."""
+from qa.rerank import Constraints, constraints, proximity, rerank_score, unsupported, years_of
+
+
+def test_a_question_pins_down_the_years_and_places_it_names():
+    wanted = constraints("江北区2019年的一般公共预算收入是多少？")
+    assert wanted.years == {"2019"} and "江北" in wanted.places
+
+
+def test_relative_years_are_read_against_the_document_date():
+    assert years_of("今年地区生产总值增长6%", "2020-05-09") == {"2020"}
+    assert years_of("过去一年，成绩来之不易", "2020-05-09") == {"2019", "2020"}
+    assert years_of("没有时间词", "") == set()
+
+
+def test_a_year_or_place_the_passage_never_mentions_is_unsupported():
+    wanted = Constraints(frozenset({"2019"}), frozenset({"上海"}))
+    assert unsupported(wanted, "二、2020年目标\n今年地区生产总值增长6%\n政府工作报告\n镇海", "2020") == ["2019", "上海"]
+    assert unsupported(Constraints(frozenset({"2019"})), "一、2019年工作回顾\n地区生产总值", "2020") == []
+
+
+def test_proximity_is_the_best_single_sentence_share_of_query_weight():
+    weights = {"森林": 2.0, "覆盖率": 2.0, "2020": 1.0}
+    assert proximity(weights, [{"森林"}, {"覆盖率"}]) == 0.4
+    assert proximity(weights, [{"森林", "覆盖率"}, set()]) == 0.8
+    assert proximity({}, [{"森林"}]) == 0.0
+
+
+def test_a_mismatch_costs_more_than_proximity_can_win_back():
+    assert rerank_score(0.9, mismatches=1, near=1.0) < rerank_score(0.9, mismatches=0, near=0.0)
+    assert rerank_score(0.9, mismatches=2, near=0.0) == rerank_score(0.9, mismatches=1, near=0.0)
+
+
+def test_the_passage_about_the_asked_year_outranks_a_shorter_one_about_another_year(engine):
+    hit = engine.search("2019年地区生产总值是多少", k=1)[0]
+    assert "1021.6亿元" in hit.text and hit.heading.startswith("一、2019年")
+
+
+def test_a_place_missing_from_the_corpus_abstains_and_says_why(engine):
+    answer = engine.ask("上海的地区生产总值是多少", k=1)
+    assert answer.abstained and answer.confidence == 0.0
+    assert any("上海" in n for n in answer.notices)
+
+
+def test_every_mode_ranks_the_same_candidates(engine):
+    modes = ("bm25", "dense", "hybrid", "rrf", "rerank")
+    tops = {m: {h.chunk_id for h in engine.ask("森林覆盖率", k=50, mode=m).hits} for m in modes}
+    assert len({frozenset(t) for t in tops.values()}) == 1
