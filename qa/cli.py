@@ -1,4 +1,4 @@
-"""Command line: python -m qa [--data DIR --index DIR --model M] ask|index|stats|eval."""
+"""Command line: python -m qa [--data DIR --index DIR --model M] ask|index|stats|eval|bench."""
 from __future__ import annotations
 
 import argparse
@@ -40,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="hit@k / MRR / abstention on the gold questions")
     ev.add_argument("--split", default="test", choices=["dev", "test", "all"])
     ev.add_argument("--check", action="store_true", help="exit 1 when the default (rerank) misses a target")
+    bench = sub.add_parser("bench", help="build throughput, query latency, memory; real, 10K and 100K chunks")
+    bench.add_argument("--quick", action="store_true", help="real corpus and 10K only, 20 queries (under a minute)")
+    bench.add_argument("--out", default="bench.json", help="where to write the figures (JSON)")
     return p
 
 
@@ -66,6 +69,14 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ask" and not 1 <= args.k <= settings.max_k:
             print(f"--k must be between 1 and {settings.max_k}, not {args.k}", file=sys.stderr)
             return EXIT_USAGE
+        if args.command == "bench":
+            from .bench import bench, table, write
+            result = bench(settings.data_dir, settings.model, quick=args.quick)
+            write(result, args.out)
+            print(table(result))
+            print(f"\nfigures written to {args.out}")
+            print(result["summary"])
+            return EXIT_OK
         engine = Engine(settings=settings, progress=sys.stderr.isatty())
         if args.command == "ask":
             answer = engine.ask(args.question, k=args.k)

@@ -6,7 +6,8 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import bm25s
@@ -69,13 +70,24 @@ class Index:
     tokenizer: Tokenizer
     model: str
     fingerprint: str
+    embedded: int = 0                                        # chunks embedded by the last build (rest cached)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per build stage, for `qa bench`
 
     @classmethod
     def build(cls, documents: list[Document], chunks: list[Chunk], encoder: Encoder,
               cache: dict[str, np.ndarray] | None = None, progress: bool = True) -> "Index":
         """Embed (reusing cached vectors by chunk id), tokenize and index the chunks."""
         cache = cache or {}
+        clock = [time.perf_counter()]
+        timings: dict[str, float] = {}
+
+        def lap(stage: str) -> None:
+            now = time.perf_counter()
+            timings[stage] = now - clock[0]
+            clock[0] = now
         tokenizer = Tokenizer(corpus_terms(c.text for c in chunks), bigrams=BIGRAMS)
+        tokens = [tokenizer(index_text(c)) or ["∅"] for c in chunks]
+        lap("tokenize")
         vectors = np.zeros((len(chunks), encoder.dim), np.float32)
         todo = [i for i, c in enumerate(chunks) if c.id not in cache]
         for i, c in enumerate(chunks):
@@ -86,12 +98,15 @@ class Index:
                           disable=not progress or not todo):
             ids = todo[start:start + 64]
             vectors[ids] = encoder.encode([index_text(chunks[i]) for i in ids])
+        lap("embed")
+        dense = dense_index(vectors)
+        lap("faiss")
         bm25 = bm25s.BM25()
-        tokens = [tokenizer(index_text(c)) or ["∅"] for c in chunks]
         if chunks:
             bm25.index(tokens, show_progress=False)
-        return cls(documents, chunks, vectors, dense_index(vectors), bm25, tokenizer,
-                   encoder.name, fingerprint(documents, chunks))
+        lap("bm25")
+        return cls(documents, chunks, vectors, dense, bm25, tokenizer, encoder.name,
+                   fingerprint(documents, chunks), len(todo), timings)
 
     def save(self, index_dir: Path) -> Path:
         """Write a new build folder, then atomically point CURRENT at it; readers never see a partial index."""

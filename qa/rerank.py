@@ -35,6 +35,7 @@ def _posseg():
     return jieba.posseg
 
 
+@lru_cache(maxsize=1024)
 def constraints(question: str) -> Constraints:
     """Years (2019) and places (jieba `ns` words, or words ending 市/区/县/省) named in a question."""
     text = normalize(question)
@@ -58,19 +59,19 @@ def years_of(text: str, doc_date: str) -> set[str]:
 
 
 def unsupported(wanted: Constraints, context: str, doc_date: str) -> list[str]:
-    """The question's years and places that the passage context (text, heading, document title,
-    district, author) never mentions: “上海” against a Zhenhai report, “2019” against a 2020 target."""
-    context = normalize(context)
+    """The question's years and places that the passage context (normalised text, heading, document
+    title, district, author) never mentions: “上海” against a Zhenhai report, “2019” against a 2020 target."""
     years = years_of(context, doc_date)
     return sorted(y for y in wanted.years if y not in years) + sorted(p for p in wanted.places if p not in context)
 
 
-def proximity(weights: dict[str, float], sentences: Iterable[set[str]]) -> float:
-    """Largest share of the query's term weight found inside one sentence (token sets), 0..1."""
+def proximity(weights: dict[str, float], sentences: Iterable[str]) -> float:
+    """Largest share of the query's term weight found inside one (normalised) sentence, 0..1.
+    Terms are matched as substrings: no segmentation at query time, so it costs microseconds."""
     total = sum(weights.values())
     if total <= 0:
         return 0.0
-    return max((sum(w for t, w in weights.items() if t in found) for found in sentences), default=0.0) / total
+    return max((sum(w for t, w in weights.items() if t in s) for s in sentences), default=0.0) / total
 
 
 def rerank_score(fused: float, mismatches: int, near: float) -> float:

@@ -65,6 +65,16 @@ class Ranking:
     dense: np.ndarray
 
 
+@dataclass(frozen=True)
+class _Context:
+    """What the second stage and the answer need of a chunk: normalised text with heading and document
+    metadata, the document date, its sentences as written, and the heading and sentences normalised."""
+    text: str
+    date: str
+    sentences: list[str]
+    normalized: list[str]
+
+
 def minmax(scores: np.ndarray) -> np.ndarray:
     """Scale scores to [0, 1]; all-equal scores become 0."""
     if not len(scores):
@@ -103,17 +113,18 @@ class Engine:
 
     def __init__(self, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
                  model: str | None = None, encoder: Encoder | None = None, progress: bool = True,
-                 settings: Settings | None = None):
+                 settings: Settings | None = None, index: Index | None = None):
         base = settings or Settings()
         self.settings = Settings(Path(data_dir or base.data_dir), Path(index_dir or base.index_dir),
                                  model or base.model, base.k, base.max_k, base.max_question_chars)
         self.encoder = encoder or load_encoder(self.settings.model)
-        self._attach(open_index(self.settings.data_dir, self.settings.index_dir, self.encoder, progress=progress))
+        self._attach(index or open_index(self.settings.data_dir, self.settings.index_dir, self.encoder,
+                                         progress=progress))
 
     def _attach(self, index: Index) -> None:
         self.index = index
         self._docs = {d.doc_id: d for d in index.documents}
-        self._contexts: dict[int, tuple[str, str, list[set[str]]]] = {}
+        self._contexts: dict[int, _Context] = {}
         indptr = np.asarray(index.bm25.scores["indptr"]) if index.chunks else np.zeros(1)
         self._df = np.diff(indptr)   # documents per BM25 vocabulary id
 
@@ -135,29 +146,40 @@ class Engine:
                 and (not year or docs[c.doc_id].date.startswith(str(year))) for c in self.index.chunks]
         return np.flatnonzero(keep)
 
+    def lexical(self, query: str) -> np.ndarray:
+        """BM25 score of every chunk for the query."""
+        index = self.index
+        tokens = [t for t in index.tokenizer(query) if t in index.bm25.vocab_dict]
+        return index.bm25.get_scores(tokens) if tokens else np.zeros(len(index.chunks), np.float32)
+
+    def candidates(self, bm25: np.ndarray, qvec: np.ndarray, doc_ids=None, district: str | None = None,
+                   year=None) -> np.ndarray:
+        """Chunk positions worth fusing: the dense top-N with the BM25 top-N, or every chunk a filter allows."""
+        if doc_ids or district or year:
+            return self._allowed(set(doc_ids or ()), district, year)
+        n = min(CANDIDATES, len(self.index.chunks))
+        _, dense_ids = self.index.dense.search(qvec[None, :].astype(np.float32), n)
+        return np.union1d(dense_ids[0][dense_ids[0] >= 0], np.argpartition(-bm25, n - 1)[:n])
+
     def scores(self, query: str, qvec: np.ndarray, doc_ids=None, district: str | None = None, year=None
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Candidate chunk positions with their raw BM25 and dense (cosine) scores."""
-        index = self.index
-        if not index.chunks:
+        if not self.index.chunks:
             return np.zeros(0, int), np.zeros(0), np.zeros(0)
-        tokens = [t for t in index.tokenizer(query) if t in index.bm25.vocab_dict]
-        bm25 = index.bm25.get_scores(tokens) if tokens else np.zeros(len(index.chunks), np.float32)
-        if doc_ids or district or year:
-            cand = self._allowed(set(doc_ids or ()), district, year)
-        else:
-            n = min(CANDIDATES, len(index.chunks))
-            _, dense_ids = index.dense.search(qvec[None, :].astype(np.float32), n)
-            lexical_ids = np.argpartition(-bm25, n - 1)[:n]
-            cand = np.union1d(dense_ids[0][dense_ids[0] >= 0], lexical_ids)
-        return cand, bm25[cand].astype(np.float64), index.vectors[cand] @ qvec
+        bm25 = self.lexical(query)
+        cand = self.candidates(bm25, qvec, doc_ids, district, year)
+        return cand, bm25[cand].astype(np.float64), self.index.vectors[cand] @ qvec
 
     def rank(self, query: str, qvec: np.ndarray, mode: str = "rerank", doc_ids=None,
              district: str | None = None, year=None) -> Ranking:
         """All candidates best first under one ranking mode (see MODES)."""
         if mode not in MODES:
             raise ValueError(f"unknown ranking mode {mode!r}: use one of {', '.join(MODES)}")
-        cand, bm25, dense = self.scores(query, qvec, doc_ids, district, year)
+        return self.fuse(query, *self.scores(query, qvec, doc_ids, district, year), mode)
+
+    def fuse(self, query: str, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: str = "rerank"
+             ) -> Ranking:
+        """Order candidates by fused score; in rerank mode the top RERANK_DEPTH get the second stage."""
         if mode == "bm25":
             fused = bm25 + 1e-6 * dense          # dense only breaks BM25 ties
         elif mode == "dense":
@@ -172,9 +194,9 @@ class Engine:
             wanted = constraints(query)
             weights = self._weights(query)
             for i in top:
-                context, date, sentences = self._context(int(cand[i]))
-                fused[i] = rerank_score(fused[i], len(unsupported(wanted, context, date)),
-                                        proximity(weights, sentences))
+                context = self._context(int(cand[i]))
+                fused[i] = rerank_score(fused[i], len(unsupported(wanted, context.text, context.date)),
+                                        proximity(weights, context.normalized))
             order = np.concatenate([top[np.argsort(-fused[top], kind="stable")], order[RERANK_DEPTH:]])
         return Ranking(cand[order], fused[order], bm25[order], dense[order])
 
@@ -199,16 +221,20 @@ class Engine:
         if not text or not self.index.chunks:
             return Answer(text, (), "", True, 0.0, query, tuple(notices or ["问题为空或没有可检索的内容"]))
         qvec = self.encoder.encode([query], query=True)[0]
-        ranking = self.rank(query, qvec, mode, doc_ids, district, year)
+        return self.answer(text, query, self.rank(query, qvec, mode, doc_ids, district, year), k, notices)
+
+    def answer(self, text: str, query: str, ranking: Ranking, k: int, notices: list[str]) -> Answer:
+        """The Answer for a ranking: top-k hits with citations, best sentence, confidence and notices."""
         if not len(ranking.positions):
             return Answer(text, (), "", True, 0.0, query, tuple(notices + ["筛选条件下没有可检索的段落"]))
         hits = tuple(self._hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
                      zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
-        missing = unsupported(constraints(query), *self._context(int(ranking.positions[0]))[:2])
+        top = int(ranking.positions[0])
+        missing = unsupported(constraints(query), self._context(top).text, self._context(top).date)
         if missing:
             notices.append("最相关的段落及其文档没有提到：" + "、".join(missing))
-        confidence = 0.0 if missing else self.confidence(query, hits[0])
-        return Answer(text, hits, self.best_sentence(query, hits[0]), confidence < ABSTAIN_BELOW,
+        confidence = 0.0 if missing else self.confidence(query, top, float(ranking.dense[0]))
+        return Answer(text, hits, self.best_sentence(query, top), confidence < ABSTAIN_BELOW,
                       round(confidence, 4), query, tuple(notices))
 
     def _hit(self, pos: int, score: float, bm25: float, dense: float) -> Hit:
@@ -222,40 +248,35 @@ class Engine:
         """IDF weight of each word token of the query (bigram fallbacks left out)."""
         return {t: self._idf(t) for t in self.index.tokenizer(query) if not t.startswith("#")}
 
-    def _context(self, pos: int) -> tuple[str, str, list[set[str]]]:
-        """A chunk's context for the second stage (cached): text with heading and document metadata,
-        the document date, and the word tokens of each sentence."""
+    def _context(self, pos: int) -> _Context:
+        """A chunk's context for the second stage and the answer (cached per chunk)."""
         if pos not in self._contexts:
             c = self.index.chunks[pos]
             d = self._docs[c.doc_id]
-            context = normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source)))
-            sentences = [set(self.index.tokenizer(s)) for s in _SENTENCE.findall(f"{c.heading}\n{c.text}")]
-            self._contexts[pos] = (context, d.date, sentences)
+            sentences = [t.strip() for t in _SENTENCE.findall(c.text) if len(t.strip()) > 1] or [c.text]
+            self._contexts[pos] = _Context(
+                normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source))), d.date,
+                sentences, [normalize(t) for t in (c.heading, *sentences)])
         return self._contexts[pos]
 
-    def confidence(self, query: str, hit: Hit) -> float:
-        """How surely the top hit answers: for Chinese questions COVERAGE_WEIGHT x the share of the query's IDF
-        mass found in the hit (words unknown to the corpus weigh the most) + the rest x the dense cosine;
+    def confidence(self, query: str, pos: int, dense: float) -> float:
+        """How surely a chunk answers: for Chinese questions COVERAGE_WEIGHT x the share of the query's
+        IDF mass found in it (words unknown to the corpus weigh the most) + the rest x the dense cosine;
         for questions without Chinese (cross-lingual, no shared words) the dense cosine alone."""
-        if not _CJK.search(query):
-            return max(float(hit.dense), 0.0)
         weights = self._weights(query)
-        if not weights:
-            return max(float(hit.dense), 0.0)
+        if not _CJK.search(query) or not weights:
+            return max(dense, 0.0)
         top_idf = float(np.log(1 + (len(self.index.chunks) + 0.5) / 0.5))
         weights = {t: (w if t in self.index.bm25.vocab_dict else top_idf) for t, w in weights.items()}
-        found = set(self.index.tokenizer(f"{hit.heading}\n{hit.text}"))
+        found = "\n".join(self._context(pos).normalized)
         coverage = sum(w for t, w in weights.items() if t in found) / sum(weights.values())
-        return COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * max(hit.dense, 0.0)
+        return COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * max(dense, 0.0)
 
-    def best_sentence(self, query: str, hit: Hit) -> str:
-        """The sentence of the hit that shares the most query IDF mass (the earlier one on a tie)."""
-        sentences = [s.strip() for s in _SENTENCE.findall(hit.text) if len(s.strip()) > 1]
-        if not sentences:
-            return hit.text
-        weights = self._weights(query)
-        lexical = [sum(w for t, w in weights.items() if t in set(self.index.tokenizer(s))) for s in sentences]
-        return sentences[int(np.argmax(lexical))]
+    def best_sentence(self, query: str, pos: int) -> str:
+        """The sentence of a chunk that shares the most query IDF mass (the earlier one on a tie)."""
+        weights, context = self._weights(query), self._context(pos)
+        lexical = [sum(w for t, w in weights.items() if t in found) for found in context.normalized[1:]]
+        return context.sentences[int(np.argmax(lexical))]
 
     def neighbours(self, hit: Hit) -> tuple[str, str]:
         """The paragraphs just before and after a hit in its document, for context."""

@@ -27,9 +27,17 @@ _NUMBER = re.compile(r"^(\d+(?:\.\d+)?)\D")
 
 @lru_cache(maxsize=1)
 def _t2s():
+    """The OpenCC t2s converter and every character its dictionaries can convert (None without opencc)."""
     try:
         from opencc import OpenCC
-        return OpenCC("t2s")
+        converter = OpenCC("t2s")
+        converter.convert("繁")   # loads the dictionaries
+        chars = set()   # characters that some dictionary entry changes: without one, conversion is a no-op
+        for entry in converter.dict_cache.values():
+            for key, value in entry[2].items():
+                value = value.split(" ")[0]
+                chars.update(key if len(key) != len(value) else (a for a, b in zip(key, value) if a != b))
+        return converter, frozenset(chars)
     except Exception:   # optional: without it traditional text is searched as written
         return None
 
@@ -37,9 +45,10 @@ def _t2s():
 def normalize(text: str) -> str:
     """Full-width to half-width (NFKC), traditional to simplified, lower case."""
     text = unicodedata.normalize("NFKC", text)
-    converter = _t2s()
-    if converter is not None and _CJK.search(text):
-        text = converter.convert(text)
+    t2s = _t2s()
+    # OpenCC is pure Python and slow: only call it when a character it could convert is present.
+    if t2s is not None and not t2s[1].isdisjoint(text):
+        text = t2s[0].convert(text)
     return text.lower()
 
 

@@ -1,0 +1,273 @@
+"""Bench: build throughput, per-stage query latency, memory and disk, against a naive baseline."""
+from __future__ import annotations
+
+import json
+import random
+import re
+import resource
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .embeddings import load_encoder
+from .evaluate import load_questions
+from .index import Index, index_text, open_index
+from .ingest import load_corpus
+from .search import CANDIDATES, Engine
+
+_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*")
+STAGES = ("encode", "bm25", "dense", "fusion", "format")
+
+
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """p50 and p95 in milliseconds."""
+    ms = np.array(seconds) * 1000
+    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3)}
+
+
+def copy_bandwidth(mb: int = 256) -> float:
+    """Measured memory bandwidth, bytes moved per second (read + written, as STREAM counts a copy):
+    best of 5 numpy copies of `mb` MB, far larger than any CPU cache."""
+    src = np.ones(mb * 2**20 // 4, np.float32)
+    dst = np.empty_like(src)
+    best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(5))
+    return 2 * src.nbytes / best
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+class SentenceMeanEncoder:
+    """Vectors for resampled chunks: the normalised mean of real vectors of their sentences (each
+    sentence embedded once), so 100K chunks get realistic vectors without embedding 100K texts."""
+
+    def __init__(self, base):
+        self.base, self.name, self.dim = base, base.name, base.dim
+        self.cache: dict[str, np.ndarray] = {}
+
+    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
+        if query:
+            return self.base.encode(texts, query=True)
+        parts = [_SENTENCE.findall(t) or [t] for t in texts]
+        new = sorted({s for p in parts for s in p} - self.cache.keys())
+        for start in range(0, len(new), 256):
+            batch = new[start:start + 256]
+            self.cache.update(zip(batch, self.base.encode(batch)))
+        out = np.array([np.mean([self.cache[s] for s in p], axis=0) for p in parts], np.float32)
+        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+
+
+def write_scaled_corpus(source: Path, target: Path, chunks: int, seed: int = 7) -> None:
+    """A corpus of about `chunks` paragraphs resampled from the real corpus's sentences, 1000 per file."""
+    _, real = load_corpus(source)
+    sentences = [s for c in real for s in _SENTENCE.findall(c.text) if 8 < len(s) <= 120 and s[-1] in "。！？；"]
+    lengths = [min(max(len(c.text), 60), 195) for c in real]
+    rng = random.Random(seed)
+    target.mkdir(parents=True)
+    for f in range(0, chunks, 1000):
+        paragraphs = []
+        for _ in range(min(1000, chunks - f)):
+            text, want = rng.choice(sentences), rng.choice(lengths)
+            while True:   # whole sentences, 60-195 chars: the chunker keeps one paragraph as one chunk
+                more = rng.choice(sentences)
+                if len(text) + len(more) > 195 or (len(text) >= 60 and len(text) + len(more) > want):
+                    break
+                text += more
+            paragraphs.append(text)
+        (target / f"scaled-{f // 1000:04d}.txt").write_text(f"合成文档{f // 1000}\n\n" + "\n\n".join(paragraphs),
+                                                            encoding="utf-8")
+
+
+def _latencies(engine: Engine, questions: list[str]) -> dict:
+    """Per-stage and end-to-end latency with the model and index loaded (warm) but each question new:
+    the engine's per-chunk context cache is emptied before every timed run, so chunks are seen cold."""
+    for q in questions[:3]:
+        engine.ask(q)
+    stages = {s: [] for s in STAGES}
+    total = []
+    for q in questions:
+        engine._contexts.clear()
+        total.append(_timed(lambda: engine.ask(q)))
+        engine._contexts.clear()
+        t0 = time.perf_counter()
+        qvec = engine.encoder.encode([q], query=True)[0]
+        t1 = time.perf_counter()
+        bm25 = engine.lexical(q)
+        t2 = time.perf_counter()
+        cand = engine.candidates(bm25, qvec)
+        dense = engine.index.vectors[cand] @ qvec
+        t3 = time.perf_counter()
+        ranking = engine.fuse(q, cand, bm25[cand].astype(np.float64), dense)
+        t4 = time.perf_counter()
+        engine.answer(q, q, ranking, 3, [])
+        t5 = time.perf_counter()
+        for stage, seconds in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            stages[stage].append(seconds)
+    retrieval = [a + b for a, b in zip(stages["bm25"], stages["dense"])]
+    return {"total": percentiles(total), "retrieval": percentiles(retrieval), **{s: percentiles(v) for s, v in stages.items()}}
+
+
+def _naive(index: Index, questions: list[str], qvecs: np.ndarray) -> dict:
+    """What a user might write: rank_bm25 over the same tokens plus a numpy brute-force cosine scan."""
+    from rank_bm25 import BM25Okapi
+    tokens = [index.tokenizer(index_text(c)) or ["∅"] for c in index.chunks]
+    build = _timed(lambda: BM25Okapi(tokens))
+    bm25 = BM25Okapi(tokens)
+    lexical, dense = [], []
+    for q, v in zip(questions, qvecs):
+        lexical.append(_timed(lambda: np.argsort(-bm25.get_scores(index.tokenizer(q)))[:CANDIDATES]))
+        dense.append(_timed(lambda: np.argsort(-(index.vectors @ v))[:CANDIDATES]))
+    return {"bm25_build_s": round(build, 3), "bm25": percentiles(lexical), "dense": percentiles(dense),
+            "retrieval": percentiles([a + b for a, b in zip(lexical, dense)])}
+
+
+def _dense_scan(index: Index, qvecs: np.ndarray, bandwidth: float, hnsw: bool) -> dict:
+    """Flat FAISS scan time against the memory-bandwidth bound, and HNSW recall@10 against flat."""
+    vectors = np.ascontiguousarray(index.vectors, dtype=np.float32)
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(vectors)
+    times = [_timed(lambda: flat.search(v[None, :], 10)) for v in qvecs]
+    seconds = float(np.median(times))
+    out = {"flat": percentiles(times), "bytes_scanned": int(vectors.nbytes),
+           "scan_gb_s": round(vectors.nbytes / seconds / 1e9, 2),
+           "share_of_copy_bandwidth": round(vectors.nbytes / seconds / bandwidth, 3)}
+    if hnsw:
+        graph = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction, graph.hnsw.efSearch = 80, 128
+        out["hnsw_build_s"] = round(_timed(lambda: graph.add(vectors)), 2)
+        out["hnsw"] = percentiles([_timed(lambda: graph.search(v[None, :], 10)) for v in qvecs])
+        _, exact = flat.search(qvecs, 10)
+        _, approx = graph.search(qvecs, 10)
+        out["hnsw_recall@10"] = round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx)])), 4)
+    return out
+
+
+def run_scale(label: str, data_dir: str, model: str, scaled: bool, questions: list[str], naive_queries: int,
+              bandwidth: float) -> dict:
+    """Build, save and query one corpus; runs in its own process so peak RSS is this scale's alone."""
+    base = load_encoder(model)
+    encoder = SentenceMeanEncoder(base) if scaled else base
+    if scaled:   # embed the real sentences up front: not part of this scale's build
+        encoder.encode([c.text for c in load_corpus(Path(__file__).resolve().parent.parent / "data")[1]])
+    work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
+    try:
+        start = time.perf_counter()
+        documents, chunks = load_corpus(Path(data_dir))
+        ingest = time.perf_counter() - start
+        index = Index.build(documents, chunks, encoder, progress=False)
+        save = _timed(lambda: index.save(work / "index"))
+        stages = {"ingest": ingest, **index.timings, "save": save}
+        n = len(chunks)
+        engine = Engine(data_dir=data_dir, index_dir=work / "index", encoder=encoder, index=index)
+        qvecs = np.array([base.encode([q], query=True)[0] for q in questions], np.float32)
+        row = {"label": label, "model": base.name, "chunks": n, "dense_vectors": "mean of real sentence vectors" if scaled
+               else "embedded", "build_s": {k: round(v, 3) for k, v in stages.items()},
+               "build_chunks_per_s": {k: round(n / max(v, 1e-9), 1) for k, v in stages.items()},
+               "build_total_chunks_per_s": round(n / sum(stages.values()), 1),
+               "latency": _latencies(engine, questions),
+               "naive": _naive(index, questions[:naive_queries], qvecs[:naive_queries]),
+               "dense_scan": _dense_scan(index, qvecs, bandwidth, hnsw=n >= 50_000),
+               "index_bytes": sum(f.stat().st_size for f in (work / "index").rglob("*") if f.is_file())}
+        if not scaled:
+            row["incremental"] = _incremental(Path(data_dir), work, encoder)
+        row["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+        return row
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _incremental(data_dir: Path, work: Path, encoder) -> dict:
+    """Add one document to a copy of the corpus and re-open the index: only its chunks are embedded."""
+    copy = work / "data"
+    shutil.copytree(data_dir, copy, ignore=shutil.ignore_patterns("eval"))
+    full = _timed(lambda: open_index(copy, work / "inc", encoder, progress=False))
+    first = sorted(copy.glob("*.txt"))[0]
+    (copy / "added-document.txt").write_text(first.read_text(encoding="utf-8"), encoding="utf-8")
+    seconds = time.perf_counter()
+    index = open_index(copy, work / "inc", encoder, progress=False)
+    seconds = time.perf_counter() - seconds
+    new = sum(1 for c in index.chunks if c.doc_id == "added-document")
+    return {"full_build_s": round(full, 3), "add_one_doc_s": round(seconds, 3), "chunks": len(index.chunks),
+            "new_chunks": new, "embedded": index.embedded}
+
+
+def bench(data_dir: Path, model: str, quick: bool = False) -> dict:
+    """Run every scale (real corpus, 10K, and 100K unless quick), each in a fresh process."""
+    bandwidth = copy_bandwidth()
+    questions = [q.question for q in load_questions()][: 20 if quick else 100]
+    scales = [("real", None), ("10K", 10_000)] + ([] if quick else [("100K", 100_000)])
+    rows, tmp = [], Path(tempfile.mkdtemp(prefix="qa-bench-corpus-"))
+    try:
+        with ProcessPoolExecutor(max_workers=1, mp_context=get_context("spawn"), max_tasks_per_child=1) as pool:
+            for label, size in scales:
+                folder = data_dir
+                if size:
+                    folder = tmp / label
+                    write_scaled_corpus(data_dir, folder, size)
+                naive = len(questions) if not size or size <= 10_000 else 10
+                rows.append(pool.submit(run_scale, label, str(folder), model, bool(size), questions, naive,
+                                        bandwidth).result())
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {"copy_bandwidth_gb_s": round(bandwidth / 1e9, 2), "queries": len(questions), "model": rows[0]["model"],
+            "cpus": faiss.omp_get_max_threads(), "scales": rows, "summary": summary(rows)}
+
+
+def speedup(row: dict) -> float:
+    """How many times faster our BM25 + dense retrieval is than the naive one (p50 over p50)."""
+    return row["naive"]["retrieval"]["p50_ms"] / max(row["latency"]["retrieval"]["p50_ms"], 1e-9)
+
+
+def summary(rows: list[dict]) -> str:
+    """One line: the targets and the ratios that matter."""
+    parts = []
+    for r in rows:
+        lat = r["latency"]
+        parts.append(f"{r['label']} ({r['chunks']} chunks): p50 {lat['total']['p50_ms']:.1f} ms, "
+                     f"p95 {lat['total']['p95_ms']:.1f} ms, retrieval {speedup(r):.1f}x rank_bm25+numpy")
+    return "; ".join(parts) + " (targets: real p50 <= 10 ms, 100K p95 <= 50 ms)"
+
+
+def table(result: dict) -> str:
+    """Plain-text tables: build throughput, latency by stage, and the comparisons."""
+    rows = result["scales"]
+    out = [f"copy bandwidth {result['copy_bandwidth_gb_s']} GB/s, {result['queries']} queries, model {result['model']}",
+           "", "| scale | chunks | " + " | ".join(f"{s} ch/s" for s in rows[0]["build_s"]) + " | total ch/s | RSS MB | disk MB |",
+           "|---" * (len(rows[0]["build_s"]) + 5) + "|"]
+    for r in rows:
+        out.append(f"| {r['label']} | {r['chunks']} | " + " | ".join(f"{v:.0f}" for v in r["build_chunks_per_s"].values())
+                   + f" | {r['build_total_chunks_per_s']:.0f} | {r['peak_rss_mb']:.0f} | {r['index_bytes'] / 2**20:.1f} |")
+    out += ["", "| scale | total p50/p95 ms | " + " | ".join(f"{s} p50/p95" for s in STAGES)
+            + " | retrieval p50 ms | naive p50 ms | speedup | flat scan GB/s (share of copy bw) |",
+            "|---" * (len(STAGES) + 6) + "|"]
+    for r in rows:
+        lat, d = r["latency"], r["dense_scan"]
+        out.append(f"| {r['label']} | " + " | ".join(f"{lat[s]['p50_ms']:.2f}/{lat[s]['p95_ms']:.2f}"
+                                                    for s in ("total",) + STAGES)
+                   + f" | {lat['retrieval']['p50_ms']:.2f} | {r['naive']['retrieval']['p50_ms']:.2f} | {speedup(r):.1f}x"
+                   + f" | {d['scan_gb_s']} ({d['share_of_copy_bandwidth']:.0%}) |")
+    for r in rows:
+        d = r["dense_scan"]
+        if "hnsw" in d:
+            out.append(f"\n{r['label']}: flat p50/p95 {d['flat']['p50_ms']}/{d['flat']['p95_ms']} ms, HNSW "
+                       f"{d['hnsw']['p50_ms']}/{d['hnsw']['p95_ms']} ms, recall@10 {d['hnsw_recall@10']}, "
+                       f"HNSW build {d['hnsw_build_s']} s")
+        if "incremental" in r:
+            i = r["incremental"]
+            out.append(f"\nadd one document: {i['new_chunks']} new of {i['chunks']} chunks, {i['embedded']} embedded, "
+                       f"{i['add_one_doc_s']} s (full build {i['full_build_s']} s)")
+    return "\n".join(out)
+
+
+def write(result: dict, path: Path) -> None:
+    """Write the figures as JSON."""
+    Path(path).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
