@@ -1,4 +1,4 @@
-"""Command line: python -m qa [--data DIR --index DIR --model M] ask|index|stats|eval|bench."""
+"""Command line: python -m qa [--data DIR --index DIR --model M] ask|index|stats|eval|bench|add|list|remove."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +17,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 
 def answer_json(answer: Answer) -> dict:
     """The JSON shape shared by the CLI and the app's /search endpoint."""
-    keys = ("text", "score", "doc_id", "title", "date", "paragraph", "heading", "citation", "bm25", "dense")
+    keys = ("text", "score", "doc_id", "title", "date", "paragraph", "page", "heading", "citation", "bm25", "dense")
     return {"question": answer.question, "query": answer.query, "abstained": answer.abstained,
             "confidence": answer.confidence, "best_sentence": answer.best_sentence,
             "notices": list(answer.notices),
@@ -40,6 +40,16 @@ def _parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="hit@k / MRR / abstention on the gold questions")
     ev.add_argument("--split", default="test", choices=["dev", "test", "all"])
     ev.add_argument("--check", action="store_true", help="exit 1 when the default (rerank) misses a target")
+    add = sub.add_parser("add", help="add files or folders (.txt .md .docx .pdf .html) and update the index")
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    add.add_argument("--title", help="title for the citations (default: from the file)")
+    add.add_argument("--date", help="date for the citations, e.g. 2024-07-30 (default: from the file)")
+    add.add_argument("--author", help="author or source organisation")
+    add.add_argument("--district", help="district, for the district filter (e.g. 镇海)")
+    add.add_argument("--max-mb", type=float, default=50, help="size limit per file in MB (default 50)")
+    sub.add_parser("list", help="the documents in the corpus")
+    remove = sub.add_parser("remove", help="remove a document and update the index")
+    remove.add_argument("doc", help="document id as shown by `list`")
     bench = sub.add_parser("bench", help="build throughput, query latency, memory; real, 10K and 100K chunks")
     bench.add_argument("--quick", action="store_true", help="real corpus and 10K only, 20 queries (under a minute)")
     bench.add_argument("--out", default="bench.json", help="where to write the figures (JSON)")
@@ -69,6 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "ask" and not 1 <= args.k <= settings.max_k:
             print(f"--k must be between 1 and {settings.max_k}, not {args.k}", file=sys.stderr)
             return EXIT_USAGE
+        if args.command in ("add", "remove", "list"):
+            return _library(args, settings)
         if args.command == "bench":
             from .bench import bench, table, write
             result = bench(settings.data_dir, settings.model, quick=args.quick)
@@ -98,6 +110,32 @@ def main(argv: list[str] | None = None) -> int:
     except (IngestError, IndexFormatError, EncoderError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _library(args, settings: Settings) -> int:
+    """add / list / remove: change the corpus folder, then bring the index up to date incrementally."""
+    from .index import open_index
+    from .library import add, documents, remove
+    from .embeddings import load_encoder
+    code = EXIT_OK
+    if args.command == "list":
+        for d in documents(settings.data_dir):
+            print(f"{d.doc_id}\t{d.date or '-'}\t{d.title}")
+        return EXIT_OK
+    if args.command == "add":
+        if args.title and len(args.paths) > 1:
+            print("warning: --title applies to every file of this batch", file=sys.stderr)
+        results = add(settings.data_dir, args.paths, args.title, args.date, args.author, args.district, args.max_mb)
+        for r in results:
+            print(f"{r.status}: {r.message}", file=sys.stderr if r.status == "error" else sys.stdout)
+        code = EXIT_ERROR if any(r.status == "error" for r in results) else EXIT_OK
+        if not any(r.status == "added" for r in results):
+            return code
+    else:
+        print(remove(settings.data_dir, args.doc))
+    index = open_index(settings.data_dir, settings.index_dir, load_encoder(settings.model), progress=sys.stderr.isatty())
+    print(f"index updated: {len(index.chunks)} passages, {index.embedded} newly embedded")
+    return code
 
 
 def stats(engine: Engine) -> dict:

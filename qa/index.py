@@ -126,18 +126,32 @@ class Index:
         if self.chunks:
             self.bm25.save(str(build / "bm25"), show_progress=False)
         (build / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        current = index_dir / CURRENT
+        previous = current.read_text(encoding="utf-8").strip() if current.exists() else ""
         pointer = index_dir / f".{CURRENT}.{os.getpid()}"
         pointer.write_text(build.name, encoding="utf-8")
         os.replace(pointer, index_dir / CURRENT)
+        # Keep the previous build for readers that read CURRENT just before the swap; drop older ones
+        # (and half-written folders left by a killed build).
+        keep = {build.name, previous}
         for old in index_dir.glob("build-*"):
-            if old != build:
+            if old.name not in keep:
                 shutil.rmtree(old, ignore_errors=True)
         return build
 
     @classmethod
     def load(cls, index_dir: Path) -> "Index":
-        """Load the live build named by CURRENT, checking its manifest."""
-        index_dir = Path(index_dir)
+        """Load the live build named by CURRENT, checking its manifest (retried if a writer swaps it)."""
+        for attempt in range(3):
+            try:
+                return cls._load(Path(index_dir))
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise IndexFormatError(f"index in {index_dir} kept changing while loading: retry") from None
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load(cls, index_dir: Path) -> "Index":
         try:
             build = index_dir / (index_dir / CURRENT).read_text(encoding="utf-8").strip()
             manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))

@@ -48,6 +48,7 @@ class Chunk:
     text: str
     paragraph: int
     heading: str = ""
+    page: int = 0       # 1-based PDF page the passage starts on; 0 for documents without pages
 
 
 @dataclass
@@ -56,6 +57,7 @@ class _Block:
     kind: str = "body"   # body | heading | bullet
     level: int = 0
     gap: int = 0         # blank lines before the block
+    page: int = 0        # page (1-based) when the text has \f page breaks, else 0
 
 
 def read_text(path: Path) -> str:
@@ -86,12 +88,14 @@ def _is_terminal(text: str) -> bool:
 
 def _blocks(text: str) -> list[_Block]:
     blocks, gap = [], 0
+    page = 1 if "\f" in text else 0
     for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = line.strip().replace("\u3000", " ")
+        page += line.count("\f") if page else 0
+        line = line.replace("\f", "").strip().replace("\u3000", " ")
         if not line:
             gap += 1
             continue
-        blocks.append(_Block(line, gap=gap))
+        blocks.append(_Block(line, gap=gap, page=page))
         gap = 0
     return blocks
 
@@ -156,7 +160,7 @@ def _join_broken(blocks: list[_Block]) -> list[_Block]:
                     if later[0] != 0:
                         break
                     pick = 0
-            b = _Block(b.text + todo.pop(pick).text, "body", b.level, b.gap)
+            b = _Block(b.text + todo.pop(pick).text, "body", b.level, b.gap, b.page)
         out.append(b)
     return out
 
@@ -195,7 +199,7 @@ def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
     """Clean one document's text and return (title found in it, chunks)."""
     title, blocks = _classify(_blocks(text))
     blocks = _join_broken(blocks)
-    paras: list[tuple[int, str, str]] = []   # (paragraph number, heading path, text)
+    paras: list[tuple[int, str, str, int]] = []   # (paragraph number, heading path, text, page)
     path: list[str] = []
     last_was_heading = False
     for b in blocks:
@@ -214,19 +218,19 @@ def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
         last_was_heading = False
         heading = " › ".join(path)
         if b.kind == "bullet" and paras and paras[-1][1] == heading and paras[-1][2].startswith("- "):
-            paras[-1] = (paras[-1][0], heading, paras[-1][2] + "\n" + b.text)
+            paras[-1] = (paras[-1][0], heading, paras[-1][2] + "\n" + b.text, paras[-1][3])
             continue
-        paras.append((len(paras) + 1, heading, b.text))
-    merged: list[tuple[int, str, str]] = []
-    for num, heading, body in paras:
+        paras.append((len(paras) + 1, heading, b.text, b.page))
+    merged: list[tuple[int, str, str, int]] = []
+    for num, heading, body, page in paras:
         prev = merged[-1] if merged else None
         if prev and prev[1] == heading and (len(prev[2]) < MIN_CHARS or len(body) < MIN_CHARS) \
                 and len(prev[2]) + len(body) <= MAX_CHARS:
-            merged[-1] = (prev[0], heading, prev[2] + "\n" + body)
+            merged[-1] = (prev[0], heading, prev[2] + "\n" + body, prev[3])
         else:
-            merged.append((num, heading, body))
-    chunks = [Chunk(chunk_id(doc_id, heading, piece), doc_id, piece, num, heading)
-              for num, heading, body in merged for piece in _split_long(body)]
+            merged.append((num, heading, body, page))
+    chunks = [Chunk(chunk_id(doc_id, heading, piece), doc_id, piece, num, heading, page)
+              for num, heading, body, page in merged for piece in _split_long(body)]
     return title, chunks
 
 

@@ -42,6 +42,7 @@ class Hit:
     chunk_id: str = ""
     district: str = ""
     author: str = ""
+    page: int = 0
 
 
 @dataclass(frozen=True)
@@ -103,9 +104,10 @@ def rrf_fusion(bm25: np.ndarray, dense: np.ndarray, k: int = RRF_K) -> np.ndarra
     return 1.0 / (k + ranks(bm25)) + 1.0 / (k + ranks(dense))
 
 
-def citation(title: str, date: str, paragraph: int) -> str:
-    """Human citation: 《title》（date）第N段."""
-    return f"《{title}》（{date}）第{paragraph}段" if date else f"《{title}》第{paragraph}段"
+def citation(title: str, date: str, paragraph: int, page: int = 0) -> str:
+    """Human citation: 《title》（date）第N段, or 第N页 for a passage of a paged (PDF) document."""
+    where = f"第{page}页" if page else f"第{paragraph}段"
+    return f"《{title}》（{date}）{where}" if date else f"《{title}》{where}"
 
 
 class Engine:
@@ -241,8 +243,8 @@ class Engine:
         c = self.index.chunks[pos]
         d = self._docs[c.doc_id]
         return Hit(c.text, round(score, 4), c.doc_id, d.title, d.date, c.paragraph, c.heading,
-                   citation(d.title, d.date, c.paragraph), round(bm25, 4), round(dense, 4), c.id,
-                   d.district, d.author)
+                   citation(d.title, d.date, c.paragraph, c.page), round(bm25, 4), round(dense, 4), c.id,
+                   d.district, d.author, c.page)
 
     def _weights(self, query: str) -> dict[str, float]:
         """IDF weight of each word token of the query (bigram fallbacks left out)."""

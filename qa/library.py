@@ -1,0 +1,167 @@
+"""Library: add, list and remove the documents of a corpus folder, atomically and one file at a time."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from filelock import FileLock
+
+from .ingest import CATALOG, TEXT_SUFFIXES, Document, IngestError, load_catalog, parse, read_text
+from .readers import SUFFIXES, extract
+
+ORIGINALS = "originals"     # data/originals/ keeps each added file as it was uploaded, for checking citations
+MAX_MB = 50                 # default size limit per file
+
+
+@dataclass(frozen=True)
+class Added:
+    """What happened to one file of an `add`: status is added, skipped or error."""
+    path: str
+    status: str
+    message: str
+    doc_id: str = ""
+
+
+def safe_id(name: str, taken: set[str]) -> str:
+    """A document id from an uploaded name: no folders, dots or odd characters, never an existing id."""
+    stem = Path(unicodedata.normalize("NFKC", Path(str(name).replace("\\", "/")).name)).stem
+    stem = re.sub(r"[^\w\u4e00-\u9fff-]+", "-", stem).strip("-_.").lower()[:80] or "document"
+    candidate, n = stem, 2
+    while candidate in taken or candidate in (CATALOG.split(".")[0], ORIGINALS):
+        candidate, n = f"{stem}-{n}", n + 1
+    return candidate
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write a file so readers see the old or the new content, never a part: temp file, fsync, replace."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _fingerprint(text: str) -> str:
+    return hashlib.sha256(re.sub(r"\s+", "", text).encode()).hexdigest()
+
+
+def _safe_fingerprint(path: Path) -> str:
+    try:
+        return _fingerprint(read_text(path))
+    except IngestError:   # an unreadable file already in the corpus matches nothing
+        return ""
+
+
+def _files(paths: list[str | Path]) -> list[Path]:
+    out = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
+        else:
+            out.append(p)
+    return out
+
+
+def documents(data_dir: Path) -> list[Document]:
+    """The documents of a corpus folder with their catalog metadata (without parsing their text)."""
+    data_dir, catalog = Path(data_dir), load_catalog(data_dir)
+    out = []
+    for path in sorted(p for p in data_dir.iterdir() if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()):
+        meta = {k: str(v) for k, v in catalog.get(path.stem, {}).items()
+                if k in ("title", "date", "author", "source", "district")}
+        meta.setdefault("title", path.stem)
+        out.append(Document(doc_id=path.stem, path=str(path), **meta))
+    return out
+
+
+def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date: str | None = None,
+        author: str | None = None, district: str | None = None, max_mb: float = MAX_MB,
+        names: list[str] | None = None) -> list[Added]:
+    """Copy files into the corpus as UTF-8 text (originals kept), one result per file; a bad file
+    never stops the batch. `names` are the user's file names when `paths` are upload temp files."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    results: list[Added] = []
+    files = _files(paths)
+    names = names if names and len(names) == len(files) else [f.name for f in files]
+    with FileLock(str(data_dir / ".lock")):
+        catalog = load_catalog(data_dir)
+        existing = {p.stem: _safe_fingerprint(p) for p in data_dir.iterdir()
+                    if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()}
+        for path, name in zip(files, names):
+            try:
+                results.append(_add_one(data_dir, path, name, catalog, existing, title, date, author, district,
+                                        max_mb))
+            except IngestError as e:
+                results.append(Added(name, "error", str(e)))
+            except OSError as e:
+                results.append(Added(name, "error", f"{name}: cannot read it ({e.strerror or e})"))
+        write_atomic(data_dir / CATALOG, json.dumps(catalog, ensure_ascii=False, indent=1).encode("utf-8"))
+    return results
+
+
+def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dict, title, date, author,
+             district, max_mb: float) -> Added:
+    if not path.is_file():
+        return Added(name, "error", f"{name}: no such file")
+    if Path(name).suffix.lower() not in SUFFIXES:
+        return Added(name, "error", f"{name}: unsupported type {Path(name).suffix or '(none)'}; "
+                                    f"supported: {' '.join(SUFFIXES)}")
+    size_mb = path.stat().st_size / 2**20
+    if size_mb > max_mb:
+        return Added(name, "error", f"{name} is {size_mb:.1f} MB, over the {max_mb:g} MB limit: "
+                                    f"split the file or raise the limit (--max-mb)")
+    if path.suffix.lower() == Path(name).suffix.lower():
+        found = extract(path)
+    else:   # an upload temp file: the readers go by suffix, so read a copy under the real one
+        with tempfile.TemporaryDirectory(prefix="qa-upload-") as tmp:
+            found = extract(Path(shutil.copyfile(path, Path(tmp) / f"upload{Path(name).suffix.lower()}")))
+    fingerprint = _fingerprint(found.text)
+    same = next((d for d, f in existing.items() if f and f == fingerprint), None)
+    if same:
+        return Added(name, "skipped", f"{name} is already in the corpus as {same}: skipped", same)
+    doc_id = safe_id(name, set(existing) | set(catalog))
+    found_title, _ = parse(found.text, doc_id)
+    original = data_dir / ORIGINALS / f"{doc_id}{Path(name).suffix.lower()}"
+    original.parent.mkdir(exist_ok=True)
+    write_atomic(original, path.read_bytes())
+    write_atomic(data_dir / f"{doc_id}.txt", found.text.encode("utf-8"))
+    existing[doc_id] = fingerprint
+    catalog[doc_id] = {"title": title or found.title or found_title or Path(name).stem, "date": date or found.date,
+                       "author": author or found.author, "source": f"{ORIGINALS}/{original.name}",
+                       "district": district or "", "pages": found.pages,
+                       "added": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    pages = f", {found.pages} pages" if found.pages else ""
+    return Added(name, "added", f"{name} added as {doc_id} ({len(found.text)} characters{pages})", doc_id)
+
+
+def remove(data_dir: Path, doc_id: str) -> str:
+    """Delete a document, its original and its catalog entry; returns what was removed."""
+    data_dir = Path(data_dir)
+    with FileLock(str(data_dir / ".lock")):
+        files = [p for p in data_dir.iterdir() if p.is_file() and p.stem == doc_id and p.suffix.lower() in TEXT_SUFFIXES]
+        if not files or "/" in doc_id or "\\" in doc_id:
+            known = ", ".join(d.doc_id for d in documents(data_dir))
+            raise IngestError(f"no document {doc_id!r} in {data_dir}; documents are: {known}")
+        catalog = load_catalog(data_dir)
+        entry = catalog.pop(doc_id, {})
+        write_atomic(data_dir / CATALOG, json.dumps(catalog, ensure_ascii=False, indent=1).encode("utf-8"))
+        for f in files:
+            f.unlink()
+        source = entry.get("source", "")
+        if source.startswith(f"{ORIGINALS}/"):
+            (data_dir / source).unlink(missing_ok=True)
+    return f"removed {doc_id} ({entry.get('title', files[0].name)})"

@@ -1,0 +1,124 @@
+"""Readers: text and metadata out of .txt/.md, .docx, .pdf and .html files (PDF pages kept as \\f)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .ingest import IngestError, read_text
+
+SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
+PAGE_BREAK = "\f"          # between PDF pages in extracted text; parse() counts them for 第N页
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A file's text (pages separated by PAGE_BREAK) and the metadata found in it."""
+    text: str
+    title: str = ""
+    date: str = ""
+    author: str = ""
+    pages: int = 0
+
+
+def extract(path: Path) -> Extracted:
+    """Read one file by its type; IngestError names the file and what to do about it."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise IngestError(f"{path.name}: unsupported type {suffix or '(none)'}; supported: {' '.join(SUFFIXES)}")
+    if not path.stat().st_size:
+        raise IngestError(f"{path.name} is empty: nothing to add")
+    reader = {".docx": _docx, ".pdf": _pdf, ".html": _html, ".htm": _html}.get(suffix, _text)
+    found = reader(path)
+    text = _CONTROL.sub("", found.text.replace("\r\n", "\n")).strip()
+    if len(re.sub(r"\s", "", text.replace(PAGE_BREAK, ""))) < 2:
+        raise IngestError(f"{path.name} has no text to index")
+    return Extracted(text, found.title.strip(), found.date, found.author.strip(), found.pages)
+
+
+def _text(path: Path) -> Extracted:
+    text = read_text(path)
+    controls = len(_CONTROL.findall(text)) + text.count("\ufffd")
+    if controls > max(8, len(text) // 50):
+        raise IngestError(f"{path.name} looks binary, not text ({controls} control or undecodable characters)")
+    return Extracted(text)
+
+
+def _docx(path: Path) -> Extracted:
+    import docx
+    try:
+        document = docx.Document(str(path))
+    except Exception as e:
+        raise IngestError(f"{path.name} is not a readable Word .docx file ({type(e).__name__}); "
+                          f"re-save it from Word as .docx") from None
+    lines = [p.text for p in document.paragraphs]
+    for table in document.tables:
+        lines += [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
+    props = document.core_properties
+    date = props.created.date().isoformat() if props.created else ""
+    return Extracted("\n\n".join(lines), props.title or "", date, props.author or "")
+
+
+def _pdf(path: Path) -> Extracted:
+    import logging
+    import pypdf
+    logging.getLogger("pypdf").setLevel(logging.ERROR)   # broken files get one clear error, not warnings
+    try:
+        reader = pypdf.PdfReader(str(path))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise IngestError(f"{path.name} is encrypted: remove the password (print to PDF) and add it again")
+        pages = [page.extract_text() or "" for page in reader.pages]
+        meta = reader.metadata or {}
+    except IngestError:
+        raise
+    except Exception as e:
+        raise IngestError(f"{path.name} is not a readable PDF ({type(e).__name__}: {e})") from None
+    if not "".join(pages).replace("\x00", "").strip():
+        raise IngestError(f"no text layer in {path.name}: it is an image-only (scanned) PDF; "
+                          f"run OCR on it first (e.g. ocrmypdf) and add the result")
+    raw = str(meta.get("/CreationDate") or "")
+    date = f"{raw[2:6]}-{raw[6:8]}-{raw[8:10]}" if re.match(r"D:\d{8}", raw) else ""
+    return Extracted(PAGE_BREAK.join(pages), str(meta.get("/Title") or ""), date, str(meta.get("/Author") or ""),
+                     len(pages))
+
+
+class _HTMLText(HTMLParser):
+    BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "table"}
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.title, self.h1, self._skip, self._in = [], "", "", 0, ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag in ("script", "style", "noscript"):
+            self._skip += 1
+        if tag in self.BLOCKS:
+            self.parts.append("\n\n")
+        self._in = tag
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style", "noscript"):
+            self._skip = max(0, self._skip - 1)
+        if tag in self.BLOCKS:
+            self.parts.append("\n\n")
+        self._in = ""
+
+    def handle_data(self, data):
+        if self._skip:
+            return
+        if self._in == "title":
+            self.title += data
+            return
+        if self._in == "h1" and not self.h1:
+            self.h1 = data.strip()
+        self.parts.append(data)
+
+
+def _html(path: Path) -> Extracted:
+    parser = _HTMLText()
+    parser.feed(read_text(path))
+    text = re.sub(r"\n\s*\n\s*", "\n\n", re.sub(r"[ \t]+", " ", "".join(parser.parts)))
+    return Extracted(text, parser.h1 or parser.title.strip())
