@@ -134,7 +134,10 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
     if same:
         return Added(name, "skipped", f"{name} is already in the corpus as {same}: skipped", same)
     doc_id = safe_id(name, set(existing) | set(catalog))
-    found_title, _ = parse(found.text, doc_id)
+    found_title, chunks = parse(found.text, doc_id)
+    if not chunks:
+        return Added(name, "error", f"{name}: no passage left after cleaning (only a title, captions or "
+                                    f"bylines?); add body text to it")
     original = data_dir / ORIGINALS / f"{doc_id}{Path(name).suffix.lower()}"
     original.parent.mkdir(exist_ok=True)
     write_atomic(original, path.read_bytes())

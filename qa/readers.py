@@ -41,6 +41,8 @@ def extract(path: Path) -> Extracted:
 
 def _text(path: Path) -> Extracted:
     text = read_text(path)
+    if path.suffix.lower() == ".md":   # “# 标题” -> “标题”: headings are found by layout, not by markup
+        text = re.sub(r"(?m)^#{1,6}\s+", "", text)
     controls = len(_CONTROL.findall(text)) + text.count("\ufffd")
     if controls > max(8, len(text) // 50):
         raise IngestError(f"{path.name} looks binary, not text ({controls} control or undecodable characters)")

@@ -2,6 +2,7 @@
 import json
 import os
 
+import pypdf
 import pytest
 
 from qa.library import add, documents, remove, safe_id
@@ -74,6 +75,9 @@ def test_bad_files_get_their_own_error_and_the_rest_goes_in(corpus, tmp_path):
     (src / "random.pdf").write_bytes(os.urandom(4096))
     (src / "noise.txt").write_bytes(bytes(range(256)) * 40)
     make_pdf(src / "scan.pdf", [""])
+    locked = pypdf.PdfWriter(clone_from=str(make_pdf(tmp_path / "plain.pdf", ["保密文件：港区投资计划。"])))
+    locked.encrypt("secret", algorithm="RC4-128")
+    locked.write(str(src / "locked.pdf"))
     (src / "sheet.xlsx").write_bytes(b"PK\x03\x04")
     (src / "good.txt").write_text("宁海简讯\n\n宁海县建成十里红妆文化园。", encoding="utf-8")
     (src / "big.txt").write_text("大" * 400_000, encoding="utf-8")
@@ -82,6 +86,7 @@ def test_bad_files_get_their_own_error_and_the_rest_goes_in(corpus, tmp_path):
     assert "not a readable PDF" in results["random.pdf"].message
     assert any(w in results["noise.txt"].message for w in ("binary", "not text"))
     assert "no text layer in scan.pdf" in results["scan.pdf"].message
+    assert "locked.pdf is encrypted" in results["locked.pdf"].message
     assert "unsupported type .xlsx" in results["sheet.xlsx"].message
     assert "over the 1 MB limit" in results["big.txt"].message
     assert results["good.txt"].status == "added"
@@ -123,3 +128,14 @@ def test_adding_a_document_embeds_only_its_chunks(engine, corpus, encoder, tmp_p
     engine.reload()
     new_chunks = [c for c in engine.index.chunks if c.doc_id == "new"]
     assert new_chunks and engine.index.embedded == len(new_chunks) == encoder.texts - before
+
+
+def test_markdown_headings_lose_their_markup_and_a_text_without_passages_is_refused(engine, corpus, tmp_path):
+    (tmp_path / "notes.md").write_text("# 慈溪简讯\n\n慈溪市建成小家电智造产业园，入驻企业86家。\n", encoding="utf-8")
+    (tmp_path / "title-only.txt").write_text("只有一个标题\n", encoding="utf-8")
+    results = {r.path: r for r in add(corpus, [tmp_path / "notes.md", tmp_path / "title-only.txt"])}
+    assert results["notes.md"].status == "added"
+    assert results["title-only.txt"].status == "error" and "no passage" in results["title-only.txt"].message
+    engine.reload()
+    hit = engine.search("慈溪小家电产业园入驻企业", k=1)[0]
+    assert hit.title == "慈溪简讯" and "86家" in hit.text
