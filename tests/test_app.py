@@ -1,5 +1,6 @@
 """The Gradio app: its /search API through gradio_client, escaping, load, and a real browser."""
 import concurrent.futures
+import contextlib
 import os
 import shutil
 import socket
@@ -89,49 +90,52 @@ def test_reply_marks_terms_best_sentence_scores_and_context(engine):
     assert "<mark>" in html and "<b>" in html and "关键词得分" in html and "上下文" in html
 
 
-def test_real_browser_shows_a_cited_passage(server):
+@contextlib.contextmanager
+def browser_page(url: str, height: int):
+    """A page in Debian's headless chromium (Playwright's own browser download fails here)."""
     from playwright.sync_api import sync_playwright
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.goto(server)
-        box = page.get_by_placeholder("输入问题，例如：2019年镇海的地区生产总值是多少？")
-        box.fill("2019年镇海的地区生产总值是多少？")
-        box.press("Enter")
-        page.get_by_text("1021.6亿元").first.wait_for(timeout=30_000)
-        body = page.inner_text("body")
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": height})
+            page.goto(url)
+            yield page
+        finally:
+            browser.close()
+
+
+def ask_in_browser(page, question: str, expected: str) -> str:
+    """Type a question, wait for the expected text in the reply, return the page text."""
+    box = page.get_by_placeholder("输入问题，例如：2019年镇海的地区生产总值是多少？")
+    box.fill(question)
+    box.press("Enter")
+    page.get_by_text(expected).first.wait_for(timeout=30_000)
+    return page.inner_text("body")
+
+
+def test_real_browser_shows_a_cited_passage(server):
+    with browser_page(server, 1000) as page:
+        body = ask_in_browser(page, "2019年镇海的地区生产总值是多少？", "1021.6亿元")
         page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
-        browser.close()
     assert "《政府工作报告（2020年，宁波市镇海区）》（2020-05-09）第" in body
 
 
 def test_real_browser_uploads_a_gbk_file_and_then_answers_from_it(server, tmp_path):
-    from playwright.sync_api import sync_playwright
     upload = tmp_path / "宁海简讯.txt"
     upload.write_bytes("宁海简讯\n\n宁海县2023年建成十里红妆文化园，接待游客120万人次。".encode("gbk"))
     broken = tmp_path / "scan.pdf"
     broken.write_bytes(b"%PDF-1.4 not really a pdf")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
-        page.goto(server)
+    with browser_page(server, 1400) as page:
         page.get_by_text("文档管理：上传或删除文件").click()
         page.locator("input[type=file]").set_input_files([str(upload), str(broken)])
         page.get_by_text("宁海简讯.txt").first.wait_for(timeout=30_000)
         page.get_by_role("button", name="添加到语料库").click()
         page.get_by_text("added as").first.wait_for(timeout=60_000)
         log = page.inner_text("body")
-        box = page.get_by_placeholder("输入问题，例如：2019年镇海的地区生产总值是多少？")
-        box.fill("十里红妆文化园接待游客多少人次")
-        box.press("Enter")
-        page.get_by_text("120万人次").first.wait_for(timeout=30_000)
-        body = page.inner_text("body")
+        body = ask_in_browser(page, "十里红妆文化园接待游客多少人次", "120万人次")
         page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
-        browser.close()
     assert "scan.pdf is not a readable PDF" in log and "[已添加]" in log
     assert "《宁海简讯》" in body and "6 篇文件" in body
