@@ -9,15 +9,14 @@ from pathlib import Path
 import numpy as np
 
 from .embeddings import Encoder, load_encoder
+from .fusion import rrf_fusion, weighted_fusion
 from .index import Index, open_index
-from .rerank import RERANK_DEPTH, constraints, proximity, rerank_score, unsupported
+from .rerank import RERANK_DEPTH, Constraints, constraints, proximity, rerank_score, unsupported
 from .settings import Settings
-from .text import normalize
+from .text import names_in, normalize, romanized_names
 
-# Fusion constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
-BM25_WEIGHT = 0.8       # share of the max-normalised BM25 score in the fused score; dense gets the rest
+# Search constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
 CANDIDATES = 100        # top candidates taken from each retriever before fusion
-RRF_K = 60              # reciprocal-rank-fusion constant (Cormack et al. 2009), kept for comparison
 ABSTAIN_BELOW = 0.29    # confidence under which an answer is marked as not found (dev: 0.28-0.30 meet both targets)
 COVERAGE_WEIGHT = 0.5   # confidence = 0.5 * query IDF coverage + 0.5 * dense cosine (0.6-0.8 abstained less on dev)
 
@@ -77,34 +76,6 @@ class _Context:
     normalized: list[str]
 
 
-def minmax(scores: np.ndarray) -> np.ndarray:
-    """Scale scores to [0, 1]; all-equal scores become 0."""
-    if not len(scores):
-        return scores
-    lo, hi = float(scores.min()), float(scores.max())
-    return (scores - lo) / (hi - lo) if hi > lo else np.zeros_like(scores)
-
-
-def weighted_fusion(bm25: np.ndarray, dense: np.ndarray, bm25_weight: float = BM25_WEIGHT) -> np.ndarray:
-    """Fused score per candidate: w * bm25/max(bm25) + (1 - w) * minmax(dense).
-
-    BM25 is divided by its maximum (not min-max) so a query whose terms match nothing stays at 0,
-    while dense cosines are min-max scaled because their floor is far above 0 on any text.
-    """
-    top = float(bm25.max(initial=0.0))
-    lexical = bm25 / top if top > 0 else np.zeros_like(bm25)
-    return bm25_weight * lexical + (1 - bm25_weight) * minmax(dense)
-
-
-def rrf_fusion(bm25: np.ndarray, dense: np.ndarray, k: int = RRF_K) -> np.ndarray:
-    """Reciprocal rank fusion: sum over retrievers of 1 / (k + rank), rank starting at 1."""
-    def ranks(s: np.ndarray) -> np.ndarray:
-        r = np.empty(len(s))
-        r[np.argsort(-s, kind="stable")] = np.arange(1, len(s) + 1)
-        return r
-    return 1.0 / (k + ranks(bm25)) + 1.0 / (k + ranks(dense))
-
-
 def citation(title: str, date: str, paragraph: int, page: int = 0) -> str:
     """Human citation: 《title》（date）第N段, or 第N页 for a passage of a paged (PDF) document."""
     where = f"第{page}页" if page else f"第{paragraph}段"
@@ -128,6 +99,7 @@ class Engine:
     def _attach(self, index: Index) -> None:
         """Switch to a new index (callers hold self._lock once searches may be running)."""
         self._docs = {d.doc_id: d for d in index.documents}
+        self._names = romanized_names(f"{d.title} {d.district} {d.author}" for d in index.documents)
         self._contexts: dict[str, _Context] = getattr(self, "_contexts", {})   # keyed by chunk id: survives
         indptr = np.asarray(index.bm25.scores["indptr"]) if index.chunks else np.zeros(1)
         self._df = np.diff(indptr)   # documents per BM25 vocabulary id
@@ -199,7 +171,7 @@ class Engine:
         order = np.argsort(-fused, kind="stable")
         if mode == "rerank" and len(order):
             top = order[:RERANK_DEPTH]
-            wanted = constraints(query)
+            wanted = self._wanted(query)
             weights = self._weights(query)
             for i in top:
                 context = self._context(int(cand[i]))
@@ -226,6 +198,8 @@ class Engine:
         query = rewrite(text, list(history), districts=sorted({d.district for d in self._docs.values() if d.district}))
         if query != text:
             notices.append(f"结合上文检索：{query}")
+        if names_in(query, self._names):
+            notices.append("拼音人名/地名对应为：" + "、".join(names_in(query, self._names)))
         if not text or not self.index.chunks:
             return Answer(text, (), "", True, 0.0, query, tuple(notices or ["问题为空或没有可检索的内容"]))
         qvec = self.encoder.encode([query], query=True)[0]
@@ -239,10 +213,10 @@ class Engine:
         hits = tuple(self._hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
                      zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
         top = int(ranking.positions[0])
-        missing = unsupported(constraints(query), self._context(top).text, self._context(top).date)
+        missing = unsupported(self._wanted(query), self._context(top).text, self._context(top).date)
         if missing:
             notices.append("最相关的段落及其文档没有提到：" + "、".join(missing))
-        confidence = 0.0 if missing else self.confidence(query, top, float(ranking.dense[0]))
+        confidence = 0.0 if missing else self.confidence(query, top, float(ranking.dense[0]), not _CJK.search(text))
         return Answer(text, hits, self.best_sentence(query, top), confidence < ABSTAIN_BELOW,
                       round(confidence, 4), query, tuple(notices))
 
@@ -252,6 +226,11 @@ class Engine:
         return Hit(c.text, round(score, 4), c.doc_id, d.title, d.date, c.paragraph, c.heading,
                    citation(d.title, d.date, c.paragraph, c.page), round(bm25, 4), round(dense, 4), c.id,
                    d.district, d.author, c.page)
+
+    def _wanted(self, query: str) -> Constraints:
+        """The years and places the query names, with the Chinese of pinyin names (Zhenhai -> 镇海)."""
+        wanted = constraints(query)
+        return Constraints(wanted.years, wanted.places | frozenset(names_in(query, self._names)))
 
     def _weights(self, query: str) -> dict[str, float]:
         """IDF weight of each word token of the query (bigram fallbacks left out)."""
@@ -268,12 +247,12 @@ class Engine:
                 sentences, [normalize(t) for t in (c.heading, *sentences)])
         return self._contexts[c.id]
 
-    def confidence(self, query: str, pos: int, dense: float) -> float:
+    def confidence(self, query: str, pos: int, dense: float, cross_lingual: bool = False) -> float:
         """How surely a chunk answers: for Chinese questions COVERAGE_WEIGHT x the share of the query's
         IDF mass found in it (words unknown to the corpus weigh the most) + the rest x the dense cosine;
         for questions without Chinese (cross-lingual, no shared words) the dense cosine alone."""
         weights = self._weights(query)
-        if not _CJK.search(query) or not weights:
+        if cross_lingual or not weights:
             return max(dense, 0.0)
         top_idf = float(np.log(1 + (len(self.index.chunks) + 0.5) / 0.5))
         weights = {t: (w if t in self.index.bm25.vocab_dict else top_idf) for t, w in weights.items()}

@@ -91,3 +91,28 @@ class Tokenizer:
             for run in re.findall(r"[\u4e00-\u9fff]{2,}", text):
                 tokens.extend("#" + run[i:i + 2] for i in range(len(run) - 1))
         return tokens
+
+
+def romanized_names(texts: Iterable[str]) -> dict[str, str]:
+    """Pinyin spelling -> Chinese for the person and place names in the given texts (document titles,
+    districts, authors), so an English question about “Lin Bin” or “Zhenhai” can find 林斌 and 镇海."""
+    from jieba import posseg
+    from pypinyin import lazy_pinyin
+    names: dict[str, str] = {}
+    for text in texts:
+        for word, flag in posseg.cut(text):
+            if flag in ("nr", "ns") and 2 <= len(word) <= 4 and _CJK.search(word):
+                names.setdefault("".join(lazy_pinyin(word)).lower(), word)
+    return names
+
+
+def names_in(query: str, names: dict[str, str]) -> list[str]:
+    """The Chinese names whose pinyin spelling appears in the query (“Lin Bin's view” -> [林斌])."""
+    words = re.findall(r"[a-z]+", re.sub(r"'s\b", "", query.lower()))
+    found = []
+    for size in (3, 2, 1):
+        for i in range(len(words) - size + 1):
+            name = names.get("".join(words[i:i + size]))
+            if name and name not in query and name not in found:
+                found.append(name)
+    return found

@@ -2,7 +2,7 @@
 import numpy as np
 
 from qa.conversation import rewrite
-from qa.search import rrf_fusion, weighted_fusion
+from qa.fusion import rrf_fusion, weighted_fusion
 
 
 def test_weighted_fusion_keeps_lexical_zero_at_zero_and_scales_dense():
