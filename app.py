@@ -1,7 +1,6 @@
 """The chat in the browser: cited, explained passages from qa.Engine (no retrieval logic here)."""
 from __future__ import annotations
 
-import html
 import os
 import re
 from pathlib import Path

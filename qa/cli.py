@@ -147,7 +147,8 @@ def stats(engine: Engine) -> dict:
 
 
 def _eval(engine: Engine, split: str, check: bool) -> int:
-    from .evaluate import MODES, evaluate, load_questions, missed_targets, table
+    from .evaluate import evaluate, load_questions, missed_targets, table
+    from .search import MODES
     questions = load_questions(split=split)
     results = {mode: evaluate(engine, questions, mode) for mode in MODES}
     print(f"{len(questions)} questions ({split} split), model {engine.index.model}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .search import MODES, Engine
+from .search import Engine
 
 GOLD = Path(__file__).resolve().parent.parent / "data" / "eval" / "questions.jsonl"
 # Targets for the shipped default on the test split (issue 4); `--check` fails when one is missed.
