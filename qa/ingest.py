@@ -245,6 +245,19 @@ def load_catalog(data_dir: Path) -> dict[str, dict]:
         raise IngestError(f"{path} is not valid JSON ({e}); fix the file or delete it") from None
 
 
+def corpus_files(data_dir: Path) -> list[Path]:
+    """The document files of a corpus folder (not its subfolders), in name order."""
+    return sorted(p for p in Path(data_dir).iterdir() if p.suffix.lower() in TEXT_SUFFIXES and p.is_file())
+
+
+def document(path: Path, catalog: dict[str, dict], found_title: str = "") -> Document:
+    """A file's Document: its catalog metadata, titled by the title found in it (or its id) if none."""
+    meta = {k: str(v) for k, v in catalog.get(path.stem, {}).items()
+            if k in ("title", "date", "author", "source", "district")}
+    meta.setdefault("title", found_title or path.stem)
+    return Document(doc_id=path.stem, path=str(path), **meta)
+
+
 def load_corpus(data_dir: Path) -> tuple[list[Document], list[Chunk]]:
     """Read every document in data_dir (not its subfolders) into documents and chunks."""
     data_dir = Path(data_dir)
@@ -252,12 +265,8 @@ def load_corpus(data_dir: Path) -> tuple[list[Document], list[Chunk]]:
         raise IngestError(f"no corpus folder {data_dir}: create it or pass --data DIR")
     catalog = load_catalog(data_dir)
     docs, chunks = [], []
-    for path in sorted(p for p in data_dir.iterdir() if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()):
-        doc_id = path.stem
-        found_title, doc_chunks = parse(read_text(path), doc_id)
-        meta = {k: str(v) for k, v in catalog.get(doc_id, {}).items()
-                if k in ("title", "date", "author", "source", "district")}
-        meta.setdefault("title", found_title or doc_id)
-        docs.append(Document(doc_id=doc_id, path=str(path), **meta))
+    for path in corpus_files(data_dir):
+        found_title, doc_chunks = parse(read_text(path), path.stem)
+        docs.append(document(path, catalog, found_title))
         chunks.extend(doc_chunks)
     return docs, chunks

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .ingest import CATALOG, TEXT_SUFFIXES, Document, IngestError, load_catalog, parse, read_text
+from .ingest import CATALOG, Document, IngestError, corpus_files, document, load_catalog, parse, read_text
 from .readers import SUFFIXES, extract
 
 ORIGINALS = "originals"     # data/originals/ keeps each added file as it was uploaded, for checking citations
@@ -77,14 +77,8 @@ def _files(paths: list[str | Path]) -> list[Path]:
 
 def documents(data_dir: Path) -> list[Document]:
     """The documents of a corpus folder with their catalog metadata (without parsing their text)."""
-    data_dir, catalog = Path(data_dir), load_catalog(data_dir)
-    out = []
-    for path in sorted(p for p in data_dir.iterdir() if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()):
-        meta = {k: str(v) for k, v in catalog.get(path.stem, {}).items()
-                if k in ("title", "date", "author", "source", "district")}
-        meta.setdefault("title", path.stem)
-        out.append(Document(doc_id=path.stem, path=str(path), **meta))
-    return out
+    catalog = load_catalog(data_dir)
+    return [document(path, catalog) for path in corpus_files(data_dir)]
 
 
 def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date: str | None = None,
@@ -99,8 +93,7 @@ def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date:
     names = names if names and len(names) == len(files) else [f.name for f in files]
     with FileLock(str(data_dir / ".lock")):
         catalog = load_catalog(data_dir)
-        existing = {p.stem: _safe_fingerprint(p) for p in data_dir.iterdir()
-                    if p.suffix.lower() in TEXT_SUFFIXES and p.is_file()}
+        existing = {p.stem: _safe_fingerprint(p) for p in corpus_files(data_dir)}
         for path, name in zip(files, names):
             try:
                 results.append(_add_one(data_dir, path, name, catalog, existing, title, date, author, district,
@@ -155,7 +148,7 @@ def remove(data_dir: Path, doc_id: str) -> str:
     """Delete a document, its original and its catalog entry; returns what was removed."""
     data_dir = Path(data_dir)
     with FileLock(str(data_dir / ".lock")):
-        files = [p for p in data_dir.iterdir() if p.is_file() and p.stem == doc_id and p.suffix.lower() in TEXT_SUFFIXES]
+        files = [p for p in corpus_files(data_dir) if p.stem == doc_id]
         if not files or "/" in doc_id or "\\" in doc_id:
             known = ", ".join(d.doc_id for d in documents(data_dir))
             raise IngestError(f"no document {doc_id!r} in {data_dir}; documents are: {known}")
