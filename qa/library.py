@@ -15,7 +15,7 @@ from pathlib import Path
 from filelock import FileLock
 
 from .ingest import CATALOG, Document, IngestError, corpus_files, document, load_catalog, parse, read_text
-from .readers import SUFFIXES, extract
+from .readers import check_type, extract
 
 ORIGINALS = "originals"     # data/originals/ keeps each added file as it was uploaded, for checking citations
 MAX_MB = 50                 # default size limit per file
@@ -110,9 +110,7 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
              district, max_mb: float) -> Added:
     if not path.is_file():
         return Added(name, "error", f"{name}: no such file")
-    if Path(name).suffix.lower() not in SUFFIXES:
-        return Added(name, "error", f"{name}: unsupported type {Path(name).suffix or '(none)'}; "
-                                    f"supported: {' '.join(SUFFIXES)}")
+    check_type(name)
     size_mb = path.stat().st_size / 2**20
     if size_mb > max_mb:
         return Added(name, "error", f"{name} is {size_mb:.1f} MB, over the {max_mb:g} MB limit: "

@@ -23,12 +23,18 @@ class Extracted:
     pages: int = 0
 
 
+def check_type(name: str) -> None:
+    """Raise IngestError unless a file name has a suffix the readers handle."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise IngestError(f"{Path(name).name}: unsupported type {suffix or '(none)'}; supported: {' '.join(SUFFIXES)}")
+
+
 def extract(path: Path) -> Extracted:
     """Read one file by its type; IngestError names the file and what to do about it."""
     path = Path(path)
+    check_type(path.name)
     suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise IngestError(f"{path.name}: unsupported type {suffix or '(none)'}; supported: {' '.join(SUFFIXES)}")
     if not path.stat().st_size:
         raise IngestError(f"{path.name} is empty: nothing to add")
     reader = {".docx": _docx, ".pdf": _pdf, ".html": _html, ".htm": _html}.get(suffix, _text)
