@@ -198,8 +198,8 @@ class Engine:
         query = rewrite(text, list(history), districts=sorted({d.district for d in self._docs.values() if d.district}))
         if query != text:
             notices.append(f"结合上文检索：{query}")
-        if names_in(query, self._names):
-            notices.append("拼音人名/地名对应为：" + "、".join(names_in(query, self._names)))
+        if names := names_in(query, self._names):
+            notices.append("拼音人名/地名对应为：" + "、".join(names))
         if not text or not self.index.chunks:
             return Answer(text, (), "", True, 0.0, query, tuple(notices or ["问题为空或没有可检索的内容"]))
         qvec = self.encoder.encode([query], query=True)[0]
@@ -216,8 +216,10 @@ class Engine:
         missing = unsupported(self._wanted(query), self._context(top).text, self._context(top).date)
         if missing:
             notices.append("最相关的段落及其文档没有提到：" + "、".join(missing))
-        confidence = 0.0 if missing else self.confidence(query, top, float(ranking.dense[0]), not _CJK.search(text))
-        return Answer(text, hits, self.best_sentence(query, top), confidence < ABSTAIN_BELOW,
+        weights = self._weights(query)
+        confidence = 0.0 if missing else self.confidence(weights, top, float(ranking.dense[0]),
+                                                         not _CJK.search(text))
+        return Answer(text, hits, self.best_sentence(weights, top), confidence < ABSTAIN_BELOW,
                       round(confidence, 4), query, tuple(notices))
 
     def _hit(self, pos: int, score: float, bm25: float, dense: float) -> Hit:
@@ -247,11 +249,10 @@ class Engine:
                 sentences, [normalize(t) for t in (c.heading, *sentences)])
         return self._contexts[c.id]
 
-    def confidence(self, query: str, pos: int, dense: float, cross_lingual: bool = False) -> float:
+    def confidence(self, weights: dict[str, float], pos: int, dense: float, cross_lingual: bool = False) -> float:
         """How surely a chunk answers: for Chinese questions COVERAGE_WEIGHT x the share of the query's
         IDF mass found in it (words unknown to the corpus weigh the most) + the rest x the dense cosine;
         for questions without Chinese (cross-lingual, no shared words) the dense cosine alone."""
-        weights = self._weights(query)
         if cross_lingual or not weights:
             return max(dense, 0.0)
         top_idf = float(np.log(1 + (len(self.index.chunks) + 0.5) / 0.5))
@@ -260,9 +261,9 @@ class Engine:
         coverage = sum(w for t, w in weights.items() if t in found) / sum(weights.values())
         return COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * max(dense, 0.0)
 
-    def best_sentence(self, query: str, pos: int) -> str:
+    def best_sentence(self, weights: dict[str, float], pos: int) -> str:
         """The sentence of a chunk that shares the most query IDF mass (the earlier one on a tie)."""
-        weights, context = self._weights(query), self._context(pos)
+        context = self._context(pos)
         lexical = [sum(w for t, w in weights.items() if t in found) for found in context.normalized[1:]]
         return context.sentences[int(np.argmax(lexical))]
 
