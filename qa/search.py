@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .conversation import check_history, rewrite
 from .embeddings import Encoder, load_encoder
 from .fusion import rrf_fusion, weighted_fusion
 from .index import Index, open_index
@@ -187,15 +188,16 @@ class Engine:
 
     def ask(self, question: str, k: int | None = None, history=(), doc_ids=None,
             district: str | None = None, year=None, mode: str = "rerank") -> Answer:
-        """Answer a question (with earlier questions as context): hits, best sentence, abstention."""
-        from .conversation import rewrite
+        """Answer a question (with the earlier questions, as strings, for context): hits, best sentence,
+        abstention. A history that is not a list of strings raises TypeError naming the bad item."""
+        history = check_history(history)
         notices = []
         text = " ".join(str(question or "").split())
         if len(text) > self.settings.max_question_chars:
             text = text[: self.settings.max_question_chars]
             notices.append(f"问题过长，已截取前{self.settings.max_question_chars}个字符进行检索")
         k = max(1, min(int(k or self.settings.k), self.settings.max_k))
-        query = rewrite(text, list(history), districts=sorted({d.district for d in self._docs.values() if d.district}))
+        query = rewrite(text, history, districts=sorted({d.district for d in self._docs.values() if d.district}))
         if query != text:
             notices.append(f"结合上文检索：{query}")
         if names := names_in(query, self._names):
