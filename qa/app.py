@@ -1,20 +1,53 @@
-"""The chat in the browser: cited, explained passages from qa.Engine (no retrieval logic here)."""
+"""App: the chat in the browser over qa.Engine (rendering and wiring only; no retrieval logic here)."""
 from __future__ import annotations
 
+import html
+import logging
 import os
 import re
 from pathlib import Path
 
 import gradio as gr
 
-from qa import Engine, IngestError, Settings
-from qa.cli import answer_json, stats
-from qa.library import add, remove
-from qa.readers import SUFFIXES
+from .cli import answer_json, stats
+from .ingest import IngestError
+from .library import add, remove
+from .readers import SUFFIXES
+from .search import Answer, Engine
+from .settings import Settings
 
-EXAMPLES = ["2019年镇海的地区生产总值是多少？", "“122”产业集群是什么？", "一号改革工程是什么？",
+log = logging.getLogger("reform-qa")
+
+EXAMPLES = ["2019年镇海GDP是多少？", "“122”产业集群是什么？", "一号改革工程是什么？",
             "张国锋怎么谈营商环境改革？", "What did Lin Bin say about the Third Plenary Session?"]
+PLACEHOLDER = "输入问题，例如：2019年镇海GDP是多少？"
 _MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "*_`#[]()!|~\\$<>&\"'"})
+
+# A new reply is scrolled so that its top (best sentence, passage 1 and its citation) is in view, not
+# the end of the last passage; a click on “复制引用” copies that passage's citation (read from the
+# passage's heading: the chat's HTML sanitiser drops data- attributes).
+SCROLL_TO_REPLY = """() => { setTimeout(() => {
+  const tops = document.querySelectorAll('#chat .reply-top');
+  if (tops.length) tops[tops.length - 1].scrollIntoView({block: 'start'});
+}, 100); }"""
+HEAD = """<script>
+document.addEventListener('click', (event) => {
+  const button = event.target.closest && event.target.closest('.copy-cite');
+  if (!button) return;
+  event.preventDefault(); event.stopPropagation();
+  const label = button.closest('summary') && button.closest('summary').querySelector('b');
+  const text = label ? label.innerText.replace(/^\[\d+\]\s*/, '') : '';   // the passage's citation
+  const done = () => { button.textContent = '已复制'; setTimeout(() => { button.textContent = '复制引用'; }, 1500); };
+  const fallback = () => { const area = document.createElement('textarea'); area.value = text;
+    document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove(); done(); };
+  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
+  else fallback();
+}, true);
+</script>"""
+CSS = """#chat .best {background: #fff7d6; padding: 6px 10px; border-radius: 6px}
+#chat details.hit {border-top: 1px solid #ddd; padding-top: 4px} #chat details.hit > summary {cursor: pointer}
+#chat .copy-cite {font-size: 12px; margin-left: 8px; padding: 0 6px; border: 1px solid #bbb; border-radius: 4px;
+  cursor: pointer; background: #f5f5f5}"""
 
 
 def esc(text: str) -> str:
@@ -32,25 +65,73 @@ def highlight(text: str, terms: list[str], best: str) -> str:
     return out
 
 
-def render(engine: Engine, answer) -> str:
-    """The chat reply: notices, the abstention line, and each passage with citation, scores and context."""
-    parts = [f"<p><i>{esc(n)}</i></p>" for n in answer.notices]
+def render(engine: Engine, answer: Answer) -> str:
+    """The chat reply, top first: notices, the best sentence with its citation (or the abstention line),
+    then each passage as an expandable block (the first open) with a copyable citation and its context."""
+    parts = ["<div class='reply-top'></div>"] + [f"<p><i>{esc(n)}</i></p>" for n in answer.notices]
     if not answer.hits:
-        return "".join(parts) or "请输入问题。"
+        return "".join(parts) + ("" if answer.notices else "请输入问题。")
     if answer.abstained:
         parts.append("<p><b>未找到可靠的相关段落。</b>以下是最接近的候选，相关性弱，仅供参考：</p>")
+    else:
+        parts.append(f"<p class='best'><b>最佳句子：</b>{esc(answer.best_sentence)}"
+                     f"<br><small>—— [1] {esc(answer.hits[0].citation)}</small></p>")
     terms = engine.index.tokenizer(answer.query)
     for i, h in enumerate(answer.hits, 1):
         before, after = engine.neighbours(h)
         weak = "（弱相关）" if answer.abstained else ""
         where = f" · {esc(h.heading)}" if h.heading else ""
         parts.append(
-            f"<div class='hit'><p><b>[{i}] {esc(h.citation)}</b>{where}{weak}</p>"
+            f"<details class='hit'{' open' if i == 1 else ''}><summary><b>[{i}] {esc(h.citation)}</b>{where}{weak}"
+            f"<button class='copy-cite'>复制引用</button></summary>"
             f"<p>{highlight(h.text, terms, answer.best_sentence if i == 1 else '')}</p>"
             f"<p><small>关键词得分 {h.bm25:.2f} · 语义相似度 {h.dense:.2f} · 综合 {h.score:.2f}</small></p>"
-            f"<details><summary>上下文（前后段落）</summary><p>{esc(before) or '（无）'}</p><hr>"
-            f"<p>{esc(after) or '（无）'}</p></details></div>")
+            f"<details class='context'><summary>上下文（前后段落）</summary><p>{esc(before) or '（无）'}</p><hr>"
+            f"<p>{esc(after) or '（无）'}</p></details></details>")
     return "".join(parts)
+
+
+def failure(what: str, error: Exception) -> str:
+    """A readable reply for a failure (logged with its traceback on the server); the chat goes on."""
+    log.error("%s failed", what, exc_info=error)
+    return (f"<div class='reply-top'></div><p><b>抱歉，{esc(what)}时出错了</b>"
+            f"（{esc(type(error).__name__)}：{esc(str(error)[:200])}）。</p>"
+            "<p>对话没有中断：请重试，或换个问法、去掉筛选条件再问。如果一直出错，请联系管理员（服务器日志里有详细记录）。</p>")
+
+
+def message_text(content) -> str:
+    """Plain text of a Chatbot message's content: a string, one part or a list of parts (files skipped)."""
+    if isinstance(content, str):
+        return html.unescape(content)
+    if isinstance(content, dict):
+        return html.unescape(str(content.get("text", ""))) if content.get("type", "text") == "text" else ""
+    if isinstance(content, (list, tuple)):
+        return " ".join(t for t in map(message_text, content) if t)
+    return ""
+
+
+def earlier_questions(chat) -> list[str]:
+    """The user's earlier questions from the Chatbot's value, whatever shape Gradio hands back."""
+    questions = []
+    for message in chat or []:
+        get = message.get if isinstance(message, dict) else lambda key: getattr(message, key, None)
+        if get("role") == "user" and (text := message_text(get("content")).strip()):
+            questions.append(text)
+    return questions
+
+
+def chat_turn(engine: Engine, message: str, chat: list, k=3, district=None, year=None, docs=None
+              ) -> tuple[str, list]:
+    """One turn: the answer to `message` in the context of the earlier questions, appended to the chat
+    (empty box, new chat). Any failure becomes a readable reply; it never raises."""
+    chat = list(chat or [])
+    try:
+        answer = engine.ask(message, k=int(k), history=earlier_questions(chat), doc_ids=docs or None,
+                            district=district or None, year=year or None)
+        reply = render(engine, answer)
+    except Exception as e:   # the edge of the app: whatever broke, the person gets a reply, not "Error"
+        reply = failure("检索这个问题", e)
+    return "", chat + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": reply}]
 
 
 def build(engine: Engine) -> gr.Blocks:
@@ -60,11 +141,7 @@ def build(engine: Engine) -> gr.Blocks:
     titles = [(d.title, d.doc_id) for d in engine.index.documents]
 
     def respond(message, chat, k, district, year, docs):
-        history = [m["content"] for m in chat if m.get("role") == "user"]
-        answer = engine.ask(message, k=int(k), history=history, doc_ids=docs or None,
-                            district=district or None, year=year or None)
-        reply = render(engine, answer)
-        return "", chat + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": reply}]
+        return chat_turn(engine, message, chat, k, district, year, docs)
 
     def upload(files, title, date, district):
         files = [str(f) for f in (files or [])]
@@ -73,10 +150,13 @@ def build(engine: Engine) -> gr.Blocks:
             return "请先选择文件。", gr.update(), gr.update(), gr.update()
         if len(files) > limit:
             return f"一次最多上传 {limit} 个文件（收到 {len(files)} 个），请分批上传。", *[gr.update()] * 3
-        results = add(engine.settings.data_dir, files, title or None, date or None, None, district or None,
-                      engine.settings.max_file_mb, names=[Path(f).name for f in files])
-        if any(r.status == "added" for r in results):
-            engine.reload()
+        try:
+            results = add(engine.settings.data_dir, files, title or None, date or None, None, district or None,
+                          engine.settings.max_file_mb, names=[Path(f).name for f in files])
+            if any(r.status == "added" for r in results):
+                engine.reload()
+        except Exception as e:
+            return failure("添加文件", e), *[gr.update()] * 3
         label = {"added": "已添加", "skipped": "已跳过", "error": "错误"}
         lines = [f"- **[{label[r.status]}]** {esc(r.message)}" for r in results]
         return "\n".join(lines), *_documents_changed()
@@ -86,18 +166,20 @@ def build(engine: Engine) -> gr.Blocks:
             return "请选择要删除的文件。", gr.update(), gr.update(), gr.update()
         try:
             message = remove(engine.settings.data_dir, doc_id)
+            engine.reload()
         except IngestError as e:
             return f"**[错误]** {esc(e)}", gr.update(), gr.update(), gr.update()
-        engine.reload()
+        except Exception as e:
+            return failure("删除文件", e), *[gr.update()] * 3
         return f"**[已删除]** {esc(message)}", *_documents_changed()
 
     def _documents_changed():
         choices = [(d.title, d.doc_id) for d in engine.index.documents]
         return gr.update(choices=choices, value=[]), gr.update(choices=choices, value=None), header()
 
-    def api_search(question: str, k: int = 3) -> dict:
-        """Search the corpus: the same JSON as `python -m qa ask --json`."""
-        return answer_json(engine.ask(question, k=int(k)))
+    def api_search(question: str, k: int = 3, history: list[str] | None = None) -> dict:
+        """Search the corpus (with earlier questions for a follow-up): the same JSON as `ask --json`."""
+        return answer_json(engine.ask(question, k=int(k), history=history or []))
 
     def header() -> str:
         info = stats(engine)
@@ -106,11 +188,12 @@ def build(engine: Engine) -> gr.Blocks:
 
     with gr.Blocks(title="reform-qa") as demo:
         title = gr.Markdown(header())
-        chat = gr.Chatbot(height=520, label="对话")
+        chat = gr.Chatbot(height="70vh", label="对话", elem_id="chat", autoscroll=False)
         with gr.Row():
-            box = gr.Textbox(placeholder="输入问题，例如：2019年镇海的地区生产总值是多少？", scale=5,
-                             show_label=False, max_length=engine.settings.max_question_chars)
+            box = gr.Textbox(placeholder=PLACEHOLDER, scale=5, show_label=False,
+                             max_length=engine.settings.max_question_chars)
             send = gr.Button("提问", variant="primary", scale=1)
+        examples = gr.Dataset(components=[box], samples=[[e] for e in EXAMPLES], label="示例问题（点击即问）")
         with gr.Accordion("筛选与设置", open=False):
             k = gr.Slider(1, 10, value=engine.settings.k, step=1, label="显示段落数")
             district = gr.Dropdown([""] + districts, value="", label="区")
@@ -129,28 +212,27 @@ def build(engine: Engine) -> gr.Blocks:
                 doomed = gr.Dropdown(titles, label="删除文件", scale=4)
                 delete_btn = gr.Button("删除", variant="stop", scale=1)
             library_log = gr.Markdown()
-        gr.Examples(EXAMPLES, inputs=box)
         clear = gr.Button("清空对话")
         inputs = [box, chat, k, district, year, docs]
-        box.submit(respond, inputs, [box, chat], api_visibility="private")
-        send.click(respond, inputs, [box, chat], api_visibility="private")
-        clear.click(lambda: [], None, chat, api_visibility="private")
+        private = {"api_visibility": "private"}
+        for event in (box.submit, send.click):
+            event(respond, inputs, [box, chat], **private).then(None, js=SCROLL_TO_REPLY, **private)
+        examples.click(lambda sample: sample[0], examples, box, **private).then(
+            respond, inputs, [box, chat], **private).then(None, js=SCROLL_TO_REPLY, **private)
+        clear.click(lambda: [], None, chat, **private)
         upload_btn.click(upload, [files, new_title, new_date, new_district], [library_log, docs, doomed, title],
-                         api_visibility="private", concurrency_limit=1, concurrency_id="library")
-        delete_btn.click(delete, [doomed], [library_log, docs, doomed, title], api_visibility="private",
-                         concurrency_limit=1, concurrency_id="library")
+                         concurrency_limit=1, concurrency_id="library", **private)
+        delete_btn.click(delete, [doomed], [library_log, docs, doomed, title], concurrency_limit=1,
+                         concurrency_id="library", **private)
         gr.api(api_search, api_name="search")
     return demo
 
 
 def main() -> None:
     """Serve on 127.0.0.1 (port from GRADIO_SERVER_PORT, default 7860)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = Engine(settings=Settings.from_env())
     demo = build(engine)
     demo.queue(default_concurrency_limit=4, max_size=256)
     demo.launch(server_name="127.0.0.1", server_port=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
-                max_file_size=f"{engine.settings.max_file_mb:g}mb")
-
-
-if __name__ == "__main__":
-    main()
+                max_file_size=f"{engine.settings.max_file_mb:g}mb", css=CSS, head=HEAD)

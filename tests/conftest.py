@@ -62,3 +62,70 @@ def encoder():
 def engine(corpus, tmp_path, encoder):
     from qa import Engine
     return Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=encoder, progress=False)
+
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ARTIFACTS = os.path.join(ROOT, "artifacts")   # screenshots of what people see, one per browser step
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    """The real app (python app.py) on a copy of the real corpus with the offline model, on 127.0.0.1;
+    stopped when the tests end. Yields its base URL."""
+    import shutil
+    import socket
+    import subprocess
+    import sys
+    import time
+    port = _free_port()
+    data = tmp_path_factory.mktemp("corpus") / "data"   # uploads in these tests must not touch data/
+    shutil.copytree(os.path.join(ROOT, "data"), data)
+    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "QA_INDEX_DIR": str(tmp_path_factory.mktemp("ix")),
+           "QA_DATA_DIR": str(data), "GRADIO_ANALYTICS_ENABLED": "False"}
+    log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
+    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "app.py")], env=env, cwd=ROOT,
+                            stdout=log, stderr=subprocess.STDOUT, text=True)
+    deadline = time.time() + 180
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if proc.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"app exited: {log.read()[-3000:]}")
+            time.sleep(0.5)
+    yield f"http://127.0.0.1:{port}/"
+    proc.terminate()
+    proc.wait(timeout=20)
+    log.close()
+
+
+@pytest.fixture
+def browser_page(server):
+    """Open the app in Debian's headless chromium (Playwright's own browser download fails here);
+    call it with the viewport height, get a page (clipboard readable, for the copy buttons)."""
+    from playwright.sync_api import sync_playwright
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update"])
+
+        def open_page(height: int = 900):
+            context = browser.new_context(viewport={"width": 1280, "height": height})
+            context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.rstrip("/"))
+            page = context.new_page()
+            page.goto(server)
+            return page
+        try:
+            yield open_page
+        finally:
+            browser.close()

