@@ -1,14 +1,14 @@
 """reform-qa: cited retrieval question answering over Chinese government reform documents."""
 from __future__ import annotations
 
-from .embeddings import DEFAULT_MODEL, OFFLINE_MODEL, Encoder, EncoderError, load_encoder
+from .embeddings import DEFAULT_MODEL, Encoder, EncoderError, load_encoder
 from .index import Index, IndexFormatError
 from .ingest import Chunk, Document, IngestError, load_corpus
 from .search import Answer, Engine, Hit
 from .settings import Settings
 
 __all__ = ["Answer", "Chunk", "Document", "Encoder", "EncoderError", "Engine", "Hit", "Index",
-           "IndexFormatError", "IngestError", "Settings", "DEFAULT_MODEL", "OFFLINE_MODEL",
+           "IndexFormatError", "IngestError", "Settings", "DEFAULT_MODEL",
            "load_corpus", "load_encoder", "search"]
 
 _engines: dict[tuple, Engine] = {}
