@@ -22,6 +22,10 @@ _LEVEL2 = re.compile(r"^（[一二三四五六七八九十]+）")
 _CAPTION = re.compile(r"摄\s*[)）]$|供图$|(图片|照片)由.*提供[)）]?$")
 _BYLINE = re.compile(r"^((见习)?记者|通讯员|.{0,8}报道组)\s|^[\u4e00-\u9fff]{2,3}( [\u4e00-\u9fff]{2,3}){1,3}$")
 _SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]+[”’）)」』]*|[^。！？!?；;]+$")
+# “镇海区人民政府区长 何黎斌”: an office, then a name (a heading like “二、2020年 目标” has no office word)
+_SIGNED = re.compile(r"^\S{0,24}(长|书记|主任|主席|记者|通讯员|委员|报道组|编辑|作者)\s[\u4e00-\u9fff]{2,3}$")
+BYLINE_LINES = 40   # bylines and signatures are looked for in a document's first lines
+HEADER = "署名与来源"   # heading of a document's header passage (paragraph 0): who wrote, spoke or reported
 
 
 class IngestError(ValueError):
@@ -106,8 +110,8 @@ def _classify(blocks: list[_Block]) -> tuple[str, list[_Block]]:
     for i, b in enumerate(blocks):
         short = len(b.text) <= SHORT
         first = i == 0
-        if _CAPTION.search(b.text) or (short and _BYLINE.search(b.text)):
-            continue
+        if _CAPTION.search(b.text) or (short and _BYLINE.search(b.text)) or (i < BYLINE_LINES and _SIGNED.match(b.text)):
+            continue   # bylines and signatures go to the header passage (header_chunk), not the body
         if short and ((b.gap >= 2 and not first) or (first and b.text.endswith("。"))):
             continue  # a photo caption: isolated by wide gaps in the page layout
         kept.append(b)
@@ -234,6 +238,31 @@ def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
     return title, chunks
 
 
+def bylines(text: str) -> list[str]:
+    """The byline and signature lines near the top of a document (记者 沈孙晖, 区长 何黎斌), which
+    parse() leaves out of the passages."""
+    lines = [line.strip().replace("\u3000", " ") for line in text.splitlines()[:BYLINE_LINES]]
+    return [line for line in lines if 0 < len(line) <= SHORT and (_BYLINE.search(line) or _SIGNED.match(line))
+            and not _CAPTION.search(line)]
+
+
+def header_chunk(doc: Document, found: list[str]) -> Chunk | None:
+    """A document's header passage (paragraph 0): title, date, author or speaker, source and the bylines
+    found in the text, so that “谁作了政府工作报告？” finds and cites 何黎斌. None without any of them."""
+    bare = lambda t: re.sub(r"[\s；;，,、]", "", t)
+    names = [doc.author] if doc.author else []
+    names += [line for line in found if bare(line) not in bare(doc.author)]
+    if not names and not doc.source:
+        return None
+    lines = [f"《{doc.title}》" + (f"（{doc.date}）" if doc.date else "")]
+    if names:
+        lines.append("作者、记者、讲话人或报告人：" + "；".join(names))
+    if doc.source:
+        lines.append(f"来源：{doc.source}")
+    text = "\n".join(lines)
+    return Chunk(chunk_id(doc.doc_id, HEADER, text), doc.doc_id, text, 0, HEADER)
+
+
 def load_catalog(data_dir: Path) -> dict[str, dict]:
     """Read data/catalog.json: {doc_id: {title, date, author, source, district}}."""
     path = Path(data_dir) / CATALOG
@@ -266,7 +295,10 @@ def load_corpus(data_dir: Path) -> tuple[list[Document], list[Chunk]]:
     catalog = load_catalog(data_dir)
     docs, chunks = [], []
     for path in corpus_files(data_dir):
-        found_title, doc_chunks = parse(read_text(path), path.stem)
-        docs.append(document(path, catalog, found_title))
-        chunks.extend(doc_chunks)
+        text = read_text(path)
+        found_title, doc_chunks = parse(text, path.stem)
+        doc = document(path, catalog, found_title)
+        header = header_chunk(doc, bylines(text))
+        docs.append(doc)
+        chunks.extend(([header] if header else []) + doc_chunks)
     return docs, chunks

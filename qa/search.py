@@ -1,61 +1,33 @@
-"""Search: hybrid BM25 + dense ranking, citations, the best sentence, and abstention."""
+"""Search: hybrid BM25 + dense ranking with a second stage, over one corpus and its index."""
 from __future__ import annotations
 
 import re
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from . import calibration as calibrations
+from .answer import Answer, Hit, best_sentence, confidence
 from .conversation import check_history, rewrite
 from .embeddings import Encoder, load_encoder
 from .fusion import rrf_fusion, weighted_fusion
+from .glossary import GLOSSARY, Expansion, Glossary
 from .index import Index, open_index
-from .rerank import RERANK_DEPTH, Constraints, constraints, proximity, rerank_score, unsupported
-from .settings import Settings
-from .text import names_in, normalize, romanized_names
+from .rerank import REGION, RERANK_DEPTH, Constraints, Terms, constraints, proximity, rerank_score, unsupported
+from .settings import Settings, seed_corpus
+from .text import has_chinese, names_in, normalize, romanized_names
 
 # Search constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
 CANDIDATES = 100        # top candidates taken from each retriever before fusion
-ABSTAIN_BELOW = 0.29    # confidence under which an answer is marked as not found (dev: 0.28-0.30 meet both targets)
-COVERAGE_WEIGHT = 0.5   # confidence = 0.5 * query IDF coverage + 0.5 * dense cosine (0.6-0.8 abstained less on dev)
+GLOSSARY_WEIGHT = 0.25  # BM25 weight of glossary forms added to a question, against 1 for its own words
+                        # (dev MRR@10 at 0 / 0.25 / 0.5 / 0.75 / 1: 0.860 / 0.894 / 0.889 / 0.879 / 0.874);
+                        # the forms are not given to the encoder: that cost dev MRR@10 0.889 -> 0.879
 
 MODES = ("bm25", "dense", "hybrid", "rrf", "rerank")   # ranking modes compared by `python -m qa eval`
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*[”’）)」』]*")
-_CJK = re.compile(r"[\u4e00-\u9fff]")
-
-
-@dataclass(frozen=True)
-class Hit:
-    """One ranked passage with the citation that locates it in its source document."""
-    text: str
-    score: float
-    doc_id: str
-    title: str
-    date: str
-    paragraph: int
-    heading: str
-    citation: str
-    bm25: float = 0.0
-    dense: float = 0.0
-    chunk_id: str = ""
-    district: str = ""
-    author: str = ""
-    page: int = 0
-
-
-@dataclass(frozen=True)
-class Answer:
-    """Hits for a question, its best sentence, and whether the engine abstained (nothing reliable)."""
-    question: str
-    hits: tuple[Hit, ...]
-    best_sentence: str
-    abstained: bool
-    confidence: float
-    query: str = ""                 # what was searched: the question, rewritten for follow-ups
-    notices: tuple[str, ...] = field(default=())
 
 
 @dataclass(frozen=True)
@@ -65,6 +37,14 @@ class Ranking:
     scores: np.ndarray
     bm25: np.ndarray
     dense: np.ndarray
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question made ready to search: the text searched, its glossary expansion, its vector."""
+    text: str
+    expansion: Expansion
+    vector: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -78,8 +58,9 @@ class _Context:
 
 
 def citation(title: str, date: str, paragraph: int, page: int = 0) -> str:
-    """Human citation: 《title》（date）第N段, or 第N页 for a passage of a paged (PDF) document."""
-    where = f"第{page}页" if page else f"第{paragraph}段"
+    """Human citation: 《title》（date）第N段, 第N页 for a passage of a paged (PDF) document, or 文首署名
+    for the header passage (paragraph 0: byline, author, source)."""
+    where = f"第{page}页" if page else f"第{paragraph}段" if paragraph else "文首署名"
     return f"《{title}》（{date}）{where}" if date else f"《{title}》{where}"
 
 
@@ -92,7 +73,10 @@ class Engine:
         base = settings or Settings()
         self.settings = replace(base, data_dir=Path(data_dir or base.data_dir),
                                 index_dir=Path(index_dir or base.index_dir), model=model or base.model)
+        if self.settings.data_dir == Settings().data_dir:   # the default folder: shipped corpus on first use
+            seed_corpus(self.settings.data_dir)
         self.encoder = encoder or load_encoder(self.settings.model)
+        self.calibration = calibrations.load(self.settings.index_dir, self.encoder.name)
         self._lock = threading.Lock()
         self._attach(index or open_index(self.settings.data_dir, self.settings.index_dir, self.encoder,
                                          progress=progress))
@@ -100,7 +84,9 @@ class Engine:
     def _attach(self, index: Index) -> None:
         """Switch to a new index (callers hold self._lock once searches may be running)."""
         self._docs = {d.doc_id: d for d in index.documents}
-        self._names = romanized_names(f"{d.title} {d.district} {d.author}" for d in index.documents)
+        self._names = romanized_names((f"{d.title} {d.district} {d.author}" for d in index.documents), REGION)
+        self._districts = sorted({d.district for d in index.documents if d.district})
+        self.glossary = Glossary.load(self.settings.data_dir / GLOSSARY)
         self._contexts: dict[str, _Context] = getattr(self, "_contexts", {})   # keyed by chunk id: survives
         indptr = np.asarray(index.bm25.scores["indptr"]) if index.chunks else np.zeros(1)
         self._df = np.diff(indptr)   # documents per BM25 vocabulary id
@@ -113,13 +99,30 @@ class Engine:
         with self._lock:
             self._attach(index)
 
-    # -- scoring -------------------------------------------------------------------------------------
+    # -- the question ------------------------------------------------------------------------------
+    def query(self, text: str) -> Query:
+        """A question made ready to search: glossary expansion and query vector."""
+        expansion = self.glossary.expand(text, self._known)
+        return Query(text, expansion, self.encoder.encode([text], query=True)[0])
+
+    def _known(self, term: str) -> bool:
+        """Whether the corpus uses a term: every word token of it is in the BM25 vocabulary."""
+        tokens = [t for t in self.index.tokenizer(term) if not t.startswith("#")]
+        return bool(tokens) and all(t in self.index.bm25.vocab_dict for t in tokens)
+
     def _idf(self, token: str) -> float:
         n = max(len(self.index.chunks), 1)
         tid = self.index.bm25.vocab_dict.get(token) if self.index.chunks else None
         df = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
         return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
+    def terms(self, query: Query) -> Terms:
+        """The query's word tokens (bigram fallbacks left out) with IDF weights (words unknown to the
+        corpus weigh the most) and the glossary forms that also meet them."""
+        tokens = dict.fromkeys(t for t in self.index.tokenizer(query.text) if not t.startswith("#"))
+        return Terms(tuple(((t, *map(normalize, query.expansion.forms(t))), self._idf(t)) for t in tokens))
+
+    # -- ranking -----------------------------------------------------------------------------------
     def _allowed(self, doc_ids, district, year) -> np.ndarray:
         docs = self._docs
         keep = [(not doc_ids or c.doc_id in doc_ids)
@@ -127,11 +130,17 @@ class Engine:
                 and (not year or docs[c.doc_id].date.startswith(str(year))) for c in self.index.chunks]
         return np.flatnonzero(keep)
 
-    def lexical(self, query: str) -> np.ndarray:
-        """BM25 score of every chunk for the query."""
+    def lexical(self, query: Query) -> np.ndarray:
+        """BM25 score of every chunk: the question's words, plus its glossary forms at GLOSSARY_WEIGHT."""
         index = self.index
-        tokens = [t for t in index.tokenizer(query) if t in index.bm25.vocab_dict]
-        return index.bm25.get_scores(tokens) if tokens else np.zeros(len(index.chunks), np.float32)
+
+        def bm25(text: str) -> np.ndarray:
+            tokens = [t for t in index.tokenizer(text) if t in index.bm25.vocab_dict]
+            return index.bm25.get_scores(tokens) if tokens else np.zeros(len(index.chunks), np.float32)
+        scores = bm25(query.text)
+        if query.expansion.added:
+            scores = scores + GLOSSARY_WEIGHT * bm25(" ".join(query.expansion.added))
+        return scores
 
     def candidates(self, bm25: np.ndarray, qvec: np.ndarray, doc_ids=None, district: str | None = None,
                    year=None) -> np.ndarray:
@@ -142,23 +151,18 @@ class Engine:
         _, dense_ids = self.index.dense.search(qvec[None, :].astype(np.float32), n)
         return np.union1d(dense_ids[0][dense_ids[0] >= 0], np.argpartition(-bm25, n - 1)[:n])
 
-    def scores(self, query: str, qvec: np.ndarray, doc_ids=None, district: str | None = None, year=None
-               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Candidate chunk positions with their raw BM25 and dense (cosine) scores."""
-        if not self.index.chunks:
-            return np.zeros(0, int), np.zeros(0), np.zeros(0)
-        bm25 = self.lexical(query)
-        cand = self.candidates(bm25, qvec, doc_ids, district, year)
-        return cand, bm25[cand].astype(np.float64), self.index.vectors[cand] @ qvec
-
-    def rank(self, query: str, qvec: np.ndarray, mode: str = "rerank", doc_ids=None,
-             district: str | None = None, year=None) -> Ranking:
+    def rank(self, query: Query, mode: str = "rerank", doc_ids=None, district: str | None = None,
+             year=None) -> Ranking:
         """All candidates best first under one ranking mode (see MODES)."""
         if mode not in MODES:
             raise ValueError(f"unknown ranking mode {mode!r}: use one of {', '.join(MODES)}")
-        return self.fuse(query, *self.scores(query, qvec, doc_ids, district, year), mode)
+        if not self.index.chunks:
+            return Ranking(*(np.zeros(0),) * 4)
+        bm25 = self.lexical(query)
+        cand = self.candidates(bm25, query.vector, doc_ids, district, year)
+        return self.fuse(query, cand, bm25[cand].astype(np.float64), self.index.vectors[cand] @ query.vector, mode)
 
-    def fuse(self, query: str, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: str = "rerank"
+    def fuse(self, query: Query, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: str = "rerank"
              ) -> Ranking:
         """Order candidates by fused score; in rerank mode the top RERANK_DEPTH get the second stage."""
         if mode == "bm25":
@@ -168,19 +172,19 @@ class Engine:
         elif mode == "rrf":
             fused = rrf_fusion(bm25, dense)
         else:
-            fused = weighted_fusion(bm25, dense)
+            fused = weighted_fusion(bm25, dense, self.calibration.bm25_weight)
         order = np.argsort(-fused, kind="stable")
         if mode == "rerank" and len(order):
             top = order[:RERANK_DEPTH]
-            wanted = self._wanted(query)
-            weights = self._weights(query)
+            wanted, terms = self._wanted(query.text), self.terms(query)
             for i in top:
                 context = self._context(int(cand[i]))
                 fused[i] = rerank_score(fused[i], len(unsupported(wanted, context.text, context.date)),
-                                        proximity(weights, context.normalized))
+                                        proximity(terms, context.normalized))
             order = np.concatenate([top[np.argsort(-fused[top], kind="stable")], order[RERANK_DEPTH:]])
         return Ranking(cand[order], fused[order], bm25[order], dense[order])
 
+    # -- answering ---------------------------------------------------------------------------------
     def search(self, question: str, k: int | None = None, doc_ids=None, district: str | None = None,
                year=None) -> list[Hit]:
         """Best k passages for the question, best first."""
@@ -197,32 +201,34 @@ class Engine:
             text = text[: self.settings.max_question_chars]
             notices.append(f"问题过长，已截取前{self.settings.max_question_chars}个字符进行检索")
         k = max(1, min(int(k or self.settings.k), self.settings.max_k))
-        query = rewrite(text, history, districts=sorted({d.district for d in self._docs.values() if d.district}))
-        if query != text:
-            notices.append(f"结合上文检索：{query}")
-        if names := names_in(query, self._names):
+        searched = rewrite(text, history, self._districts)
+        if searched != text:
+            notices.append(f"结合上文检索：{searched}")
+        if names := names_in(searched, self._names):
             notices.append("拼音人名/地名对应为：" + "、".join(names))
         if not text or not self.index.chunks:
-            return Answer(text, (), "", True, 0.0, query, tuple(notices or ["问题为空或没有可检索的内容"]))
-        qvec = self.encoder.encode([query], query=True)[0]
+            return Answer(text, (), "", True, 0.0, searched, tuple(notices or ["问题为空或没有可检索的内容"]))
+        query = self.query(searched)
+        if query.expansion.pairs:
+            notices.append(query.expansion.notice())
         with self._lock:   # one index from ranking to citations, even if reload() swaps it meanwhile
-            return self.answer(text, query, self.rank(query, qvec, mode, doc_ids, district, year), k, notices)
+            return self.answer(text, query, self.rank(query, mode, doc_ids, district, year), k, notices)
 
-    def answer(self, text: str, query: str, ranking: Ranking, k: int, notices: list[str]) -> Answer:
+    def answer(self, text: str, query: Query, ranking: Ranking, k: int, notices: list[str]) -> Answer:
         """The Answer for a ranking: top-k hits with citations, best sentence, confidence and notices."""
         if not len(ranking.positions):
-            return Answer(text, (), "", True, 0.0, query, tuple(notices + ["筛选条件下没有可检索的段落"]))
+            return Answer(text, (), "", True, 0.0, query.text, tuple(notices + ["筛选条件下没有可检索的段落"]))
         hits = tuple(self._hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
                      zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
-        top = int(ranking.positions[0])
-        missing = unsupported(self._wanted(query), self._context(top).text, self._context(top).date)
+        top = self._context(int(ranking.positions[0]))
+        missing = unsupported(self._wanted(query.text), top.text, top.date)
         if missing:
             notices.append("最相关的段落及其文档没有提到：" + "、".join(missing))
-        weights = self._weights(query)
-        confidence = 0.0 if missing else self.confidence(weights, top, float(ranking.dense[0]),
-                                                         not _CJK.search(text))
-        return Answer(text, hits, self.best_sentence(weights, top), confidence < ABSTAIN_BELOW,
-                      round(confidence, 4), query, tuple(notices))
+        terms = self.terms(query)
+        sure = 0.0 if missing else confidence(terms, "\n".join(top.normalized), float(ranking.dense[0]),
+                                              self.calibration, not has_chinese(text))
+        return Answer(text, hits, best_sentence(terms, top.sentences, top.normalized[1:]),
+                      sure < self.calibration.abstain_below, round(sure, 4), query.text, tuple(notices))
 
     def _hit(self, pos: int, score: float, bm25: float, dense: float) -> Hit:
         c = self.index.chunks[pos]
@@ -236,10 +242,6 @@ class Engine:
         wanted = constraints(query)
         return Constraints(wanted.years, wanted.places | frozenset(names_in(query, self._names)))
 
-    def _weights(self, query: str) -> dict[str, float]:
-        """IDF weight of each word token of the query (bigram fallbacks left out)."""
-        return {t: self._idf(t) for t in self.index.tokenizer(query) if not t.startswith("#")}
-
     def _context(self, pos: int) -> _Context:
         """A chunk's context for the second stage and the answer (cached per chunk)."""
         c = self.index.chunks[pos]
@@ -250,24 +252,6 @@ class Engine:
                 normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source))), d.date,
                 sentences, [normalize(t) for t in (c.heading, *sentences)])
         return self._contexts[c.id]
-
-    def confidence(self, weights: dict[str, float], pos: int, dense: float, cross_lingual: bool = False) -> float:
-        """How surely a chunk answers: for Chinese questions COVERAGE_WEIGHT x the share of the query's
-        IDF mass found in it (words unknown to the corpus weigh the most) + the rest x the dense cosine;
-        for questions without Chinese (cross-lingual, no shared words) the dense cosine alone."""
-        if cross_lingual or not weights:
-            return max(dense, 0.0)
-        top_idf = float(np.log(1 + (len(self.index.chunks) + 0.5) / 0.5))
-        weights = {t: (w if t in self.index.bm25.vocab_dict else top_idf) for t, w in weights.items()}
-        found = "\n".join(self._context(pos).normalized)
-        coverage = sum(w for t, w in weights.items() if t in found) / sum(weights.values())
-        return COVERAGE_WEIGHT * coverage + (1 - COVERAGE_WEIGHT) * max(dense, 0.0)
-
-    def best_sentence(self, weights: dict[str, float], pos: int) -> str:
-        """The sentence of a chunk that shares the most query IDF mass (the earlier one on a tie)."""
-        context = self._context(pos)
-        lexical = [sum(w for t, w in weights.items() if t in found) for found in context.normalized[1:]]
-        return context.sentences[int(np.argmax(lexical))]
 
     def neighbours(self, hit: Hit) -> tuple[str, str]:
         """The paragraphs just before and after a hit in its document, for context."""

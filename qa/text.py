@@ -42,6 +42,11 @@ def _t2s():
         return None
 
 
+def has_chinese(text: str) -> bool:
+    """Whether a text has any Chinese (a question without any is answered cross-lingually)."""
+    return bool(_CJK.search(text))
+
+
 def normalize(text: str) -> str:
     """Full-width to half-width (NFKC), traditional to simplified, lower case."""
     text = unicodedata.normalize("NFKC", text)
@@ -93,12 +98,13 @@ class Tokenizer:
         return tokens
 
 
-def romanized_names(texts: Iterable[str]) -> dict[str, str]:
+def romanized_names(texts: Iterable[str], places: Iterable[str] = ()) -> dict[str, str]:
     """Pinyin spelling -> Chinese for the person and place names in the given texts (document titles,
-    districts, authors), so an English question about “Lin Bin” or “Zhenhai” can find 林斌 and 镇海."""
+    districts, authors) and for the given place names, so an English question about “Lin Bin”,
+    “Zhenhai” or “Cixi” can find 林斌, 镇海 and 慈溪."""
     from jieba import posseg
     from pypinyin import lazy_pinyin
-    names: dict[str, str] = {}
+    names: dict[str, str] = {"".join(lazy_pinyin(p)).lower(): p for p in places}
     for text in texts:
         for word, flag in posseg.cut(text):
             if flag in ("nr", "ns") and 2 <= len(word) <= 4 and _CJK.search(word):

@@ -23,3 +23,10 @@ def test_latency_is_reported_for_every_stage(engine):
 def test_percentiles_and_bandwidth_are_plain_numbers():
     assert percentiles([0.001, 0.002, 0.003]) == {"p50_ms": 2.0, "p95_ms": 2.9}
     assert copy_bandwidth(mb=8) > 1e8
+
+
+def test_the_encoder_is_measured_against_the_machines_compute_bound(encoder):
+    from qa.bench_model import encoder_speed, matmul_gflops
+    assert matmul_gflops(256) > 0.5
+    speed = encoder_speed(encoder, DATA)
+    assert speed["model"] == "hash-encoder" and speed["query_p50_ms"] > 0 and speed["passages_per_s"] > 0

@@ -68,3 +68,15 @@ def test_catalog_gives_citation_metadata_and_uncatalogued_documents_still_load(c
     docs = {d.doc_id: d for d in load_corpus(corpus)[0]}
     assert docs["report"].date == "2020-05-09" and docs["jiangbei"].district == "江北"
     assert docs["extra"].title == "额外文件标题"
+
+
+def test_bylines_make_a_citable_header_passage(tmp_path):
+    from qa.ingest import HEADER, load_corpus
+    (tmp_path / "r.txt").write_text("政府工作报告\n\n镇海区人民政府区长 何黎斌\n\n一、回顾\n\n地区生产总值达到1021.6亿元，增长很快。\n",
+                                    encoding="utf-8")
+    (tmp_path / "catalog.json").write_text('{"r": {"title": "报告", "date": "2020", "source": "区人代会"}}', encoding="utf-8")
+    _, chunks = load_corpus(tmp_path)
+    header = chunks[0]
+    assert header.paragraph == 0 and header.heading == HEADER
+    assert "镇海区人民政府区长 何黎斌" in header.text and "来源：区人代会" in header.text
+    assert all("何黎斌" not in c.text for c in chunks[1:])     # bylines stay out of the body passages

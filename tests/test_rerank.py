@@ -1,5 +1,5 @@
 """Second stage: the question's years and places must be in the passage; terms that meet in a sentence count."""
-from qa.rerank import Constraints, constraints, proximity, rerank_score, unsupported, years_of
+from qa.rerank import Constraints, Terms, constraints, proximity, rerank_score, unsupported, years_of
 
 
 def test_a_question_pins_down_the_years_and_places_it_names():
@@ -20,10 +20,16 @@ def test_a_year_or_place_the_passage_never_mentions_is_unsupported():
 
 
 def test_proximity_is_the_best_single_sentence_share_of_query_weight():
-    weights = {"森林": 2.0, "覆盖率": 2.0, "2020": 1.0}
-    assert proximity(weights, [{"森林"}, {"覆盖率"}]) == 0.4
-    assert proximity(weights, [{"森林", "覆盖率"}, set()]) == 0.8
-    assert proximity({}, [{"森林"}]) == 0.0
+    terms = Terms(((("森林",), 2.0), (("覆盖率",), 2.0), (("2020",), 1.0)))
+    assert proximity(terms, ["森林很多", "覆盖率高"]) == 0.4
+    assert proximity(terms, ["森林覆盖率", ""]) == 0.8
+    assert proximity(Terms(), ["森林"]) == 0.0
+
+
+def test_a_term_is_met_by_any_of_its_glossary_forms():
+    terms = Terms(((("gdp", "地区生产总值"), 3.0), (("2019",), 1.0)))
+    assert terms.share("2019年地区生产总值1021.6亿元") == 1.0
+    assert terms.share("2019年") == 0.25
 
 
 def test_a_mismatch_costs_more_than_proximity_can_win_back():

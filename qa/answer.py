@@ -1,0 +1,65 @@
+"""Answer: what the engine returns for a question, and how it is judged: the query's weighted terms,
+confidence in the top passage, its best sentence, and abstention."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .calibration import Calibration
+from .rerank import Terms
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One ranked passage with the citation that locates it in its source document."""
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    date: str
+    paragraph: int
+    heading: str
+    citation: str
+    bm25: float = 0.0
+    dense: float = 0.0
+    chunk_id: str = ""
+    district: str = ""
+    author: str = ""
+    page: int = 0
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Hits for a question, its best sentence, and whether the engine abstained (nothing reliable)."""
+    question: str
+    hits: tuple[Hit, ...]
+    best_sentence: str
+    abstained: bool
+    confidence: float
+    query: str = ""                 # what was searched: the question, rewritten for follow-ups
+    notices: tuple[str, ...] = field(default=())
+
+
+def answer_json(answer: Answer) -> dict:
+    """The JSON shape shared by `ask --json`, the JSON API and the app's gradio_client /search."""
+    keys = ("text", "score", "doc_id", "title", "date", "paragraph", "page", "heading", "citation", "bm25", "dense")
+    return {"question": answer.question, "query": answer.query, "abstained": answer.abstained,
+            "confidence": answer.confidence, "best_sentence": answer.best_sentence,
+            "notices": list(answer.notices),
+            "hits": [{k: v for k, v in asdict(h).items() if k in keys} for h in answer.hits]}
+
+
+def confidence(terms: Terms, found: str, dense: float, calibration: Calibration, cross_lingual: bool) -> float:
+    """How surely a passage answers, 0..1: coverage_weight x the share of the query's term weight found in
+    the passage, its heading or its document's metadata, plus the rest x the calibrated dense score.
+    For a question without Chinese (cross-lingual: few shared words) the calibrated dense score alone."""
+    near = calibration.dense_score(dense, cross_lingual)
+    if cross_lingual or not terms.weighted:
+        return near
+    return calibration.coverage_weight * terms.share(found) + (1 - calibration.coverage_weight) * near
+
+
+def best_sentence(terms: Terms, sentences: list[str], normalized: list[str]) -> str:
+    """The sentence that holds the most query term weight (the earlier one on a tie)."""
+    return sentences[int(np.argmax([terms.share(s) for s in normalized]))]

@@ -1,0 +1,105 @@
+"""Bench of the embedding model: its speed against this machine's compute bound, and warm query latency
+while another process encodes beside it (an index build, or a second app worker asking questions)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .embeddings import E5Encoder, Encoder
+from .index import index_text
+from .ingest import load_corpus
+from .search import Engine
+
+# Multiply-adds per token in e5-small's 12 transformer layers (attention projections 4 x 384 x 384, feed
+# forward 2 x 384 x 1536); the 96M-parameter embedding table is a lookup, not compute.
+E5_MACS_PER_TOKEN = 12 * (4 * 384 * 384 + 2 * 384 * 1536)
+WORKER_SECONDS = 60
+
+
+def matmul_gflops(n: int = 1024) -> float:
+    """This machine's dense float32 compute bound as numpy's BLAS reaches it: best of 5 n x n matmuls."""
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    best = min(_timed(lambda: a @ a) for _ in range(5))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def encoder_speed(encoder: Encoder, data_dir: Path, question: str = "2019年镇海GDP是多少？") -> dict:
+    """Query encoding p50 and passage throughput, with the arithmetic against the compute bound for e5."""
+    texts = [index_text(c) for c in load_corpus(data_dir)[1]][:64]
+    encoder.encode([question], query=True)
+    query_ms = float(np.median([_timed(lambda: encoder.encode([question], query=True)) for _ in range(30)]) * 1000)
+    passages_s = len(texts) / _timed(lambda: [encoder.encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
+    out = {"model": encoder.name, "query_p50_ms": round(query_ms, 2), "passages_per_s": round(passages_s, 1)}
+    if isinstance(encoder, E5Encoder):
+        model = encoder._model
+        q_tokens = model.token_count(question, True)
+        p_tokens = float(np.mean([model.token_count(t) for t in texts]))
+        bound = matmul_gflops()
+        query_gflops = 2 * E5_MACS_PER_TOKEN * q_tokens / (query_ms / 1000) / 1e9
+        passage_gflops = 2 * E5_MACS_PER_TOKEN * p_tokens * passages_s / 1e9
+        out.update({"query_tokens": q_tokens, "passage_tokens_mean": round(p_tokens, 1),
+                    "matmul_bound_gflops": round(bound, 1), "query_gflops": round(query_gflops, 1),
+                    "passage_gflops": round(passage_gflops, 1),
+                    "query_share_of_bound": round(query_gflops / bound, 3),
+                    "passage_share_of_bound": round(passage_gflops / bound, 3)})
+    return out
+
+
+def _ask_p50(engine: Engine, questions: list[str], rounds: int = 2) -> float:
+    times = [_timed(lambda: engine.ask(q)) for _ in range(rounds) for q in questions]
+    return float(np.median(times) * 1000)
+
+
+def contention(engine: Engine, questions: list[str]) -> dict:
+    """Warm ask() p50 idle, then with a second process building (embedding passages) and with a second
+    engine process asking questions; the ratio to idle is what matters (target: within 3x)."""
+    for q in questions[:3]:
+        engine.ask(q)
+    out = {"idle_p50_ms": round(_ask_p50(engine, questions), 2)}
+    for job in ("build", "ask"):
+        worker = subprocess.Popen([sys.executable, "-m", "qa.bench_model", job, str(engine.settings.data_dir),
+                                   str(engine.settings.index_dir)], stdout=subprocess.PIPE, text=True)
+        try:
+            worker.stdout.readline()   # "ready": the worker's model is loaded and it is encoding
+            out[f"beside_{job}_p50_ms"] = round(_ask_p50(engine, questions), 2)
+        finally:
+            worker.kill()
+            worker.wait()
+        out[f"beside_{job}_ratio"] = round(out[f"beside_{job}_p50_ms"] / out["idle_p50_ms"], 2)
+    return out
+
+
+def _worker(job: str, data_dir: str, index_dir: str) -> None:
+    """The process beside: embeds passages as an index build does, or asks questions as an app worker."""
+    if job == "build":
+        from .embeddings import load_encoder
+        encoder = load_encoder()
+        texts = [index_text(c) for c in load_corpus(Path(data_dir))[1]][:32]
+        encoder.encode(texts[:2])
+        print("ready", flush=True)
+        end = time.time() + WORKER_SECONDS
+        while time.time() < end:
+            encoder.encode(texts)
+    else:
+        engine = Engine(data_dir=data_dir, index_dir=index_dir, progress=False)
+        questions = ["镇海城乡居民收入倍差是多少", "一号改革工程是什么", "What did Lin Bin say about reform?"]
+        engine.ask(questions[0])
+        print("ready", flush=True)
+        end = time.time() + WORKER_SECONDS
+        while time.time() < end:
+            for q in questions:
+                engine.ask(q)
+
+
+if __name__ == "__main__":
+    _worker(*sys.argv[1:4])

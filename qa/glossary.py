@@ -1,0 +1,80 @@
+"""Glossary: the synonym groups of statistics and government writing, for expanding a question's words
+(GDP → 地区生产总值, 财政收入 → 一般公共预算收入, exports → 出口总额) into the forms the documents use."""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from .text import normalize
+
+GLOSSARY = "glossary.tsv"   # in the corpus folder: one group per line, tab-separated, formal term first
+
+
+@dataclass(frozen=True)
+class Expansion:
+    """What a question's words were expanded to: (said, added) pairs, shown to the user."""
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def added(self) -> tuple[str, ...]:
+        """The forms added to the search, each once."""
+        return tuple(dict.fromkeys(added for _, added in self.pairs))
+
+    def forms(self, said_token: str) -> tuple[str, ...]:
+        """The added forms that stand for a question token (the token lies inside what was said)."""
+        return tuple(added for said, added in self.pairs if said_token in normalize(said))
+
+    def notice(self) -> str:
+        """“同义扩展：GDP→地区生产总值、生产总值”, or "" when nothing was expanded."""
+        said = dict.fromkeys(s for s, _ in self.pairs)
+        return "同义扩展：" + "；".join(f"{s}→" + "、".join(a for t, a in self.pairs if t == s) for s in said) \
+            if self.pairs else ""
+
+
+class Glossary:
+    """Synonym groups, matched in a question as whole words (English, case-insensitive) or substrings."""
+
+    def __init__(self, groups: list[tuple[str, ...]]):
+        self.groups = [tuple(dict.fromkeys(g)) for g in groups if len(g) >= 2]
+        self._group_of = {normalize(term): i for i, g in enumerate(self.groups) for term in g}
+        terms = sorted(self._group_of, key=len, reverse=True)   # longest first: 外贸出口 before 出口
+        self._pattern = re.compile("|".join(
+            rf"(?<![a-z0-9]){re.escape(t)}(?![a-z0-9])" if re.search("[a-z]", t) else re.escape(t)
+            for t in terms)) if terms else None
+
+    @classmethod
+    def load(cls, path: Path) -> "Glossary":
+        """Read a glossary file (missing: an empty glossary). Lines starting with # are comments."""
+        path = Path(path)
+        if not path.exists():
+            return cls([])
+        groups = []
+        for line in path.read_text(encoding="utf-8-sig").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                groups.append(tuple(t.strip() for t in line.split("\t") if t.strip()))
+        return cls(groups)
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+    def expand(self, question: str, known: Callable[[str], bool]) -> Expansion:
+        """For each glossary term in the question, the other forms of its group that `known` accepts
+        (forms the corpus uses) and the question does not already contain. (Skipping terms the corpus
+        uses itself cost dev MRR@10 0.889 -> 0.884, so every term is expanded.)"""
+        if self._pattern is None:
+            return Expansion()
+        text = normalize(question)
+        pairs = []
+        for match in self._pattern.finditer(text):
+            said = question_span(question, text, match)
+            for form in self.groups[self._group_of[match.group(0)]]:
+                if normalize(form) not in text and known(form) and (said, form) not in pairs:
+                    pairs.append((said, form))
+        return Expansion(tuple(pairs))
+
+
+def question_span(question: str, normalized: str, match: re.Match) -> str:
+    """The words as the user wrote them (GDP, not gdp) where normalising kept the length."""
+    return question[match.start():match.end()] if len(question) == len(normalized) else match.group(0)
