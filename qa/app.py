@@ -9,12 +9,13 @@ from pathlib import Path
 
 import gradio as gr
 
-from .cli import answer_json, stats
+from .answer import answer_json
+from .cli import stats
 from .ingest import IngestError
 from .library import add, remove
 from .readers import SUFFIXES
 from .search import Answer, Engine
-from .settings import Settings
+from .settings import Settings, seed_corpus
 
 log = logging.getLogger("reform-qa")
 
@@ -30,7 +31,7 @@ SCROLL_TO_REPLY = """() => { setTimeout(() => {
   const tops = document.querySelectorAll('#chat .reply-top');
   if (tops.length) tops[tops.length - 1].scrollIntoView({block: 'start'});
 }, 100); }"""
-HEAD = """<script>
+HEAD = r"""<script>
 document.addEventListener('click', (event) => {
   const button = event.target.closest && event.target.closest('.copy-cite');
   if (!button) return;
@@ -228,11 +229,29 @@ def build(engine: Engine) -> gr.Blocks:
     return demo
 
 
-def main() -> None:
-    """Serve on 127.0.0.1 (port from GRADIO_SERVER_PORT, default 7860)."""
+def serve(settings: Settings, port: int = 7860) -> None:
+    """Serve the chat at / and the JSON API at /api/ (docs at /docs) on 127.0.0.1:port until stopped."""
+    import uvicorn
+    from fastapi import FastAPI
+
+    from .api import add_api
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = Engine(settings=Settings.from_env())
+    engine = Engine(settings=settings)
     demo = build(engine)
     demo.queue(default_concurrency_limit=4, max_size=256)
-    demo.launch(server_name="127.0.0.1", server_port=int(os.environ.get("GRADIO_SERVER_PORT", 7860)),
-                max_file_size=f"{engine.settings.max_file_mb:g}mb", css=CSS, head=HEAD)
+    server = FastAPI(title="reform-qa", summary="Cited passages from Chinese government reform documents",
+                     version="0.4.0")
+    add_api(server, engine)
+    server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
+                                 max_file_size=f"{engine.settings.max_file_mb:g}mb")
+    print(f"reform-qa: chat on http://127.0.0.1:{port}/ , JSON API on http://127.0.0.1:{port}/api/ "
+          f"(docs: /docs)", flush=True)
+    uvicorn.run(server, host="127.0.0.1", port=port, log_level="warning")
+
+
+def main() -> None:
+    """Serve on 127.0.0.1 (port from GRADIO_SERVER_PORT, default 7860), settings from the environment."""
+    settings = Settings.from_env()
+    if os.environ.get("QA_HOME"):
+        seed_corpus(settings.data_dir)
+    serve(settings, int(os.environ.get("GRADIO_SERVER_PORT") or 7860))
