@@ -21,7 +21,7 @@ from .index import Index, index_text, open_index
 from .ingest import load_corpus
 from .search import CANDIDATES, Engine
 
-_SENTENCE = re.compile(r"[^。！？!?；;]+[。！？!?；;]*")
+_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")   # a heading line is a sentence of its own
 STAGES = ("encode", "bm25", "dense", "fusion", "format")
 
 
