@@ -10,6 +10,7 @@ from dataclasses import asdict
 from .embeddings import EncoderError
 from .index import IndexFormatError
 from .ingest import IngestError
+from .milvus_store import MilvusError
 from .answer import Answer, answer_json
 from .search import Engine
 from .settings import Settings, seed_corpus
@@ -22,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="corpus folder (default: data/, env QA_DATA_DIR)")
     p.add_argument("--index", help="index folder (default: embeddings/, env QA_INDEX_DIR)")
     p.add_argument("--model", help="embedding model name or local directory (env QA_EMBED_MODEL)")
+    p.add_argument("--store", help="where chunks are indexed: unset for the local folder, x.db for Milvus Lite, "
+                                   "http://host:19530 for a Milvus server (env QA_STORE)")
     sub = p.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", help="answer a question with cited passages")
     ask.add_argument("question")
@@ -73,7 +76,7 @@ def _print_answer(answer: Answer) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 3 nothing reliable found)."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model)
+    settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model, store=args.store)
     if os.environ.get("QA_HOME") and not args.data:
         seed_corpus(settings.data_dir)
     try:
@@ -92,6 +95,15 @@ def main(argv: list[str] | None = None) -> int:
             from .evaluate import load_questions
             result = bench_api(settings.data_dir, settings.index_dir, settings.model,
                                [q.question for q in load_questions()][:20])
+            write(result, args.out)
+            print(table(result))
+            return EXIT_OK
+        if args.command == "bench" and settings.store:
+            from .bench import write
+            from .bench_store import bench_store, table
+            from .evaluate import load_questions
+            result = bench_store(settings.store, settings.data_dir, settings.model,
+                                 [q.question for q in load_questions()][:30], quick=args.quick)
             write(result, args.out)
             print(table(result))
             return EXIT_OK
@@ -115,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             if args.rebuild:
                 engine.reload(rebuild=True)
             print(f"index ready: {len(engine.index.chunks)} passages, model {engine.index.model}, "
-                  f"in {settings.index_dir}")
+                  f"in {settings.store or settings.index_dir}")
         elif args.command == "stats":
             print(json.dumps(stats(engine), ensure_ascii=False, indent=1))
         elif args.command == "eval":
@@ -128,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(asdict(fitted), ensure_ascii=False, indent=1))
             print(f"calibration for {engine.encoder.name} written to {path}")
         return EXIT_OK
-    except (IngestError, IndexFormatError, EncoderError) as e:
+    except (IngestError, IndexFormatError, EncoderError, MilvusError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
 
@@ -166,7 +178,7 @@ def stats(engine: Engine) -> dict:
     """Corpus and index figures for the CLI and the app's status line."""
     per_doc = {d.doc_id: sum(1 for c in engine.index.chunks if c.doc_id == d.doc_id) for d in engine.index.documents}
     return {"documents": len(engine.index.documents), "passages": len(engine.index.chunks),
-            "model": engine.index.model, "dim": int(engine.index.vectors.shape[1]),
+            "model": engine.index.model, "dim": int(engine.encoder.dim), "store": engine.settings.store or "local",
             "index_dir": str(engine.settings.index_dir),
             "per_document": {d.doc_id: {"title": d.title, "date": d.date, "passages": per_doc[d.doc_id]}
                              for d in engine.index.documents}}

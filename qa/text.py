@@ -57,6 +57,11 @@ def normalize(text: str) -> str:
     return text.lower()
 
 
+def searchable(text: str) -> str:
+    """Text as both BM25s (ours and Milvus's) see it: normalised, quotes removed (“620”工程 = 620工程)."""
+    return _QUOTES.sub("", normalize(text))
+
+
 def corpus_terms(texts: Iterable[str]) -> list[str]:
     """Terms jieba must not split: quoted names (“一号改革工程”, “122”) and number+unit expressions."""
     terms: set[str] = set()
@@ -87,7 +92,7 @@ class Tokenizer:
             self._jieba.add_word(word, freq=100000)
 
     def __call__(self, text: str) -> list[str]:
-        text = _QUOTES.sub("", normalize(text))   # “620”工程 and 620工程 tokenize alike
+        text = searchable(text)   # “620”工程 and 620工程 tokenize alike
         tokens = [t.strip() for t in self._jieba.cut_for_search(text, HMM=True)]
         tokens = [t for t in tokens if t and not _PUNCT.match(t) and t not in STOPWORDS]
         numbers = {m.group(1) for t in tokens if (m := _NUMBER.match(t))}   # 1021.6亿元 also matches 1021.6

@@ -68,11 +68,29 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ARTIFACTS = os.path.join(ROOT, "artifacts")   # screenshots of what people see, one per browser step
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def wait_for_port(port: int, proc, seconds: float, log=None) -> None:
+    """Wait until a server process listens on 127.0.0.1:port; fail with its log if it exits first."""
+    import socket
+    import time
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if proc.poll() is not None:
+                if log:
+                    log.seek(0)
+                raise RuntimeError(f"server exited: {log.read()[-3000:] if log else proc.returncode}")
+            time.sleep(0.5)
+    raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +98,9 @@ def server(tmp_path_factory):
     """The real app (python app.py) on a copy of the real corpus with the offline model, on 127.0.0.1;
     stopped when the tests end. Yields its base URL."""
     import shutil
-    import socket
     import subprocess
     import sys
-    import time
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("corpus") / "data"   # uploads in these tests must not touch data/
     shutil.copytree(os.path.join(ROOT, "data"), data)
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "QA_INDEX_DIR": str(tmp_path_factory.mktemp("ix")),
@@ -92,16 +108,7 @@ def server(tmp_path_factory):
     log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "app.py")], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT, text=True)
-    deadline = time.time() + 180
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"app exited: {log.read()[-3000:]}")
-            time.sleep(0.5)
+    wait_for_port(port, proc, 180, log)
     yield f"http://127.0.0.1:{port}/"
     proc.terminate()
     proc.wait(timeout=20)

@@ -2,8 +2,6 @@
 top in view, no error element anywhere, and a screenshot per step under artifacts/ to look at."""
 import os
 
-import pytest
-
 from conftest import ARTIFACTS
 from qa.app import PLACEHOLDER
 

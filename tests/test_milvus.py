@@ -1,0 +1,106 @@
+"""The Milvus store on embedded Milvus Lite (a .db file in a temp dir): same engine, same answers' shape."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import free_port, wait_for_port
+from qa import Engine
+from qa.library import add, remove
+
+pytest.importorskip("pymilvus", reason="the milvus extra is in requirements.txt; CI installs it")
+import qa.milvus_store as milvus_store  # noqa: E402
+
+
+@pytest.fixture
+def milvus(corpus, tmp_path, encoder):
+    engine = Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=encoder, progress=False,
+                    store=str(tmp_path / "milvus.db"))
+    return engine
+
+
+def test_builds_and_answers_like_the_local_store(milvus, engine):
+    assert type(milvus.index).__name__ == "MilvusStore" and milvus.index.embedded == len(milvus.index.chunks)
+    for question in ("2019年地区生产总值是多少", "城乡居民收入倍差", "一号改革工程"):
+        here, there = milvus.ask(question, k=1), engine.ask(question, k=1)
+        assert here.hits[0].chunk_id == there.hits[0].chunk_id and here.hits[0].citation == there.hits[0].citation
+
+
+def test_filters_are_evaluated_by_milvus(milvus):
+    assert {h.doc_id for h in milvus.search("改革", k=5, district="江北")} == {"jiangbei"}
+    assert {h.doc_id for h in milvus.search("改革", k=5, year=2020)} == {"report"}
+    assert {h.doc_id for h in milvus.search("改革", k=5, doc_ids=["interview"])} == {"interview"}
+    assert milvus_store._expression(milvus_store.Filters(frozenset({"a", 'b"c'}), "镇海", "2020")) == \
+        'doc_id in ["a", "b\\"c"] and district == "镇海" and year == 2020'
+
+
+def test_reopening_embeds_nothing(milvus, corpus, tmp_path, encoder):
+    again = Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=encoder, progress=False,
+                   store=str(tmp_path / "milvus.db"))
+    assert again.index.embedded == 0 and len(again.index.stored_ids()) == len(again.index.chunks)
+
+
+def test_add_and_remove_a_document_round_trip(milvus, corpus, tmp_path):
+    new = tmp_path / "象山.txt"
+    new.write_text("象山简讯\n\n象山县远洋渔业捕捞量达到42万吨，同比增长。", encoding="utf-8")
+    assert add(corpus, [new])[0].status == "added"
+    milvus.reload()
+    assert milvus.index.embedded == 1 and "42万吨" in milvus.search("象山远洋渔业捕捞量", k=1)[0].text
+    remove(corpus, "象山")
+    milvus.reload()
+    assert "象山" not in set(milvus.index.stored_ids().values())
+    assert all("42万吨" not in h.text for h in milvus.search("象山远洋渔业捕捞量", k=3))
+
+
+def test_a_failed_insert_leaves_no_partial_document(milvus, corpus, tmp_path, monkeypatch, encoder):
+    new = tmp_path / "长文.txt"
+    new.write_text("长文\n\n" + "\n\n".join(f"第{i}段讲述了改革的第{i}项具体措施和成效，内容充实。" * 3 for i in range(6)),
+                   encoding="utf-8")
+    add(corpus, [new])
+    calls = {"n": 0}
+    real_upsert = milvus.index.client.upsert
+
+    def failing_upsert(collection, rows, **kw):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("insert failed mid-way")
+        return real_upsert(collection, rows, **kw)
+    monkeypatch.setattr(milvus_store, "BATCH", 2)
+    monkeypatch.setattr(milvus.index.client, "upsert", failing_upsert)
+    from qa.ingest import load_corpus
+    doc = next(d for d in load_corpus(corpus)[0] if d.doc_id == "长文")
+    chunks = [c for c in load_corpus(corpus)[1] if c.doc_id == "长文"]
+    assert len(chunks) > 2
+    with pytest.raises(RuntimeError, match="mid-way"):
+        milvus.index.add_document(doc, chunks, encoder)
+    assert calls["n"] == 2 and "长文" not in set(milvus.index.stored_ids().values())
+
+
+def test_two_processes_share_one_milvus_server_and_see_each_others_additions(corpus, tmp_path, encoder):
+    if not shutil.which("milvus-lite"):
+        pytest.fail("milvus-lite's command is missing: pip install milvus-lite")
+    port = free_port()
+    server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(tmp_path / "shared.db"), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server, 60)
+        uri = f"http://127.0.0.1:{port}"
+        first = Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=encoder, progress=False, store=uri)
+        new = tmp_path / "宁海.txt"
+        new.write_text("宁海简讯\n\n宁海县2023年建成十里红妆文化园，接待游客120万人次。", encoding="utf-8")
+        add(corpus, [new])
+        other = subprocess.run(   # a second process adds the new document to the shared collection
+            [sys.executable, "-c", f"import sys; sys.path[:0] = {[str(tmp_path.parent), os.path.dirname(__file__)]!r};"
+             "from conftest import HashEncoder; from qa import Engine;"
+             f"e = Engine(data_dir={str(corpus)!r}, index_dir={str(tmp_path / 'ix2')!r}, encoder=HashEncoder(),"
+             f" progress=False, store={uri!r}); print(e.index.embedded)"],
+            capture_output=True, text=True, timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
+        assert other.returncode == 0, other.stderr
+        assert other.stdout.strip().splitlines()[-1] == "1"
+        first.reload()                                        # the first sees it without embedding it again
+        assert first.index.embedded == 0 and "120万人次" in first.search("十里红妆文化园接待游客", k=1)[0].text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
