@@ -6,12 +6,10 @@ import sys
 
 import pytest
 
+import qa.milvus_store as milvus_store
 from conftest import free_port, wait_for_port
 from qa import Engine
 from qa.library import add, remove
-
-pytest.importorskip("pymilvus", reason="the milvus extra is in requirements.txt; CI installs it")
-import qa.milvus_store as milvus_store  # noqa: E402
 
 
 @pytest.fixture
