@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import re
 
+from .rerank import REGION
+
 _FOLLOW_UP = re.compile(r"^(那么?|那|还有|另外|同时|其中|它|其|他|她|这|该|此|what about|and|how about)", re.I)
 _YEAR = re.compile(r"(19|20)\d{2}年?")
 _TAIL = re.compile(r"[呢吗啊呀？?。！!\s]+$")
 _ASKING = re.compile(r"什么时候|什么|多少|怎么样|怎么|如何|哪些|哪里|哪个|是否|有没有|分别|是|了|的|有|呢|吗|啊|呀|[\s\W]")
 OWN_TOPIC = 4   # a short question with more than this many characters of topic of its own is a new question
-PLACES = ("宁波", "浙江", "杭州")
+PLACES = REGION + ("浙江",)   # places a follow-up swaps (“那慈溪呢？”), besides the corpus's districts
 
 
 def check_history(history) -> list[str]:
@@ -38,17 +40,17 @@ def rewrite_one(question: str, previous: str, districts: list[str] = ()) -> str:
     or year replaced (“那江北呢？”) or extended by the new words (“增长了多少？”).
 
     A question is a follow-up when there is a previous one and it opens with a linking word
-    (那/还有/它/what about…), ends in 呢, or is short (at most 12 characters) with at most OWN_TOPIC
-    characters of topic once places, years and question words are set aside (“增长了多少？” is one,
-    “三官堂大桥什么时候通车？” is not). The rule is simple so it can be shown.
+    (那/还有/它/what about…), or has at most OWN_TOPIC characters of topic once places, years and
+    question words are set aside and is either short (at most 12 characters) or ends in 呢 (“增长了多少？”
+    and “人均收入呢？” are; “三官堂大桥什么时候通车呢？” is not). The rule is simple so it can be shown.
     """
     question, previous = question.strip(), previous.strip()
     if not previous or not question:
         return question
     places = [p for p in (*districts, *PLACES) if p]
     topic = _ASKING.sub("", _YEAR.sub("", re.sub("|".join(map(re.escape, places)) or "$^", "", question)))
-    if not (_FOLLOW_UP.match(question) or re.search(r"呢[？?\s]*$", question)
-            or (len(question) <= 12 and len(topic) <= OWN_TOPIC)):
+    if not (_FOLLOW_UP.match(question) or (len(topic) <= OWN_TOPIC and (len(question) <= 12 or
+                                                                          re.search(r"呢[？?\s]*$", question)))):
         return question
     core = _TAIL.sub("", _FOLLOW_UP.sub("", question)).strip(" ，,")
     new_place = next((p for p in places if p in core), None)

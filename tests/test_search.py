@@ -75,3 +75,10 @@ def test_follow_up_is_searched_with_the_conversation(engine):
     answer = engine.ask("那江北呢？", k=1, history=["镇海城乡居民收入倍差是多少？"])
     assert answer.query.startswith("江北") and answer.hits[0].doc_id == "jiangbei"
     assert any("结合上文" in n for n in answer.notices)
+
+
+def test_a_question_with_its_own_topic_is_not_glued_on_even_when_it_ends_in_ne():
+    history = ["2019年镇海GDP是多少？"]
+    assert rewrite("三官堂大桥什么时候通车呢？", history, ["镇海", "江北"]) == "三官堂大桥什么时候通车呢？"
+    assert rewrite("那慈溪呢？", history, ["镇海", "江北"]) == "2019年慈溪GDP是多少？"
+    assert rewrite("2020年呢？", [*history, "那江北呢？"], ["镇海", "江北"]) == "2020年江北GDP是多少？"
