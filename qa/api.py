@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .answer import answer_json
 from .cli import stats
+from .milvus_store import MilvusError
 from .search import Engine
 
 MAX_BODY_BYTES = 64 * 1024    # a question, its history and filters fit in far less
@@ -78,6 +79,11 @@ def add_api(app: FastAPI, engine: Engine) -> None:
     async def invalid(request: Request, exc: RequestValidationError):
         field, message = _explain(exc.errors()[0])
         return error(422, field, message)
+
+    @app.exception_handler(MilvusError)
+    async def store_down(request: Request, exc: MilvusError):
+        log.error("store failed", exc_info=exc)
+        return error(503, "", f"the index store is not answering: {exc}")
 
     @app.exception_handler(ApiError)
     async def bad_value(request: Request, exc: ApiError):

@@ -16,7 +16,6 @@ from .ingest import Chunk, Document, load_corpus
 from .store import Candidates, Filters
 from .text import STOPWORDS, Tokenizer, corpus_terms, searchable
 
-COLLECTION = "reform_qa"
 BATCH = 64                  # chunks embedded and inserted at a time
 PUNCTUATION = [*"，。、；：？！‘’（）《》【】「」『』…—·,.;:?!()[]'-/%›", "……", "......"]
 
@@ -58,26 +57,38 @@ class MilvusStore:
 
     # -- opening and keeping up to date ------------------------------------------------------------
     @classmethod
-    def open(cls, uri: str, data_dir: Path, encoder: Encoder, collection: str = COLLECTION, token: str | None = None,
+    def open(cls, uri: str, data_dir: Path, encoder: Encoder, collection: str, token: str | None = None,
              rebuild: bool = False, progress: bool = True) -> "MilvusStore":
         """Open (creating it if needed) the collection for a corpus folder and bring it up to date: chunks
         no longer in the corpus are deleted, new ones embedded and inserted, document by document."""
         documents, chunks = load_corpus(data_dir)
         tokenizer = Tokenizer(corpus_terms(c.text for c in chunks), bigrams=BIGRAMS)
         client = _client(uri, token)
-        if rebuild and client.has_collection(collection):
-            client.drop_collection(collection)
-        if not client.has_collection(collection):
-            _create(client, collection, encoder.dim, tokenizer.words, encoder.name)
-        client.load_collection(collection)
-        store = cls(client, collection, documents, chunks, tokenizer, encoder.name)
-        store.embedded = store.sync(encoder, progress)
+        try:
+            if client.has_collection(collection) and (rebuild or _built_by(client, collection) not in
+                                                      ("", f"{encoder.name}/{encoder.dim}")):
+                client.drop_collection(collection)   # another model's vectors: rebuilt, as the local index is
+            if not client.has_collection(collection):
+                _create(client, collection, encoder.dim, tokenizer.words)
+            client.load_collection(collection)
+            store = cls(client, collection, documents, chunks, tokenizer, encoder.name)
+            store.embedded = store.sync(encoder, progress)
+        except MilvusError:
+            raise
+        except Exception as e:   # pymilvus errors: say where and what to do, never a traceback
+            raise MilvusError(f"Milvus at {uri} failed on collection {collection!r} ({e}); check the server, "
+                              "or rebuild with `reform-qa --store … index --rebuild`") from None
         return store
 
     def stored_ids(self) -> dict[str, str]:
-        """chunk id -> document id of every row in the collection."""
-        rows = self.client.query(self.collection, filter='id != ""', output_fields=["id", "doc_id"], limit=16384)
-        return {r["id"]: r["doc_id"] for r in rows}
+        """chunk id -> document id of every row in the collection (paged: a query returns 16,384 at most)."""
+        found: dict[str, str] = {}
+        pages = self.client.query_iterator(self.collection, batch_size=4096, filter='id != ""',
+                                           output_fields=["id", "doc_id"])
+        while rows := pages.next():
+            found.update((r["id"], r["doc_id"]) for r in rows)
+        pages.close()
+        return found
 
     def sync(self, encoder: Encoder, progress: bool = True) -> int:
         """Delete stale chunks, add missing ones (each document whole or not at all); returns chunks embedded."""
@@ -107,15 +118,11 @@ class MilvusStore:
             for start in range(0, len(chunks), BATCH):
                 batch = chunks[start:start + BATCH]
                 vectors = encoder.encode([index_text(c) for c in batch])
-                self.client.upsert(self.collection, [_row(doc, c, v) for c, v in zip(batch, vectors)])
+                self.client.upsert(self.collection, [_row(doc, c, v, encoder) for c, v in zip(batch, vectors)])
                 done(len(batch))
         except Exception:
             self.client.delete(self.collection, ids=[c.id for c in chunks])
             raise
-
-    def remove_document(self, doc_id: str) -> None:
-        """Delete a document's rows by its id."""
-        self.client.delete(self.collection, filter=f"doc_id == {_quoted(doc_id)}")
 
     # -- the Store protocol ------------------------------------------------------------------------
     def knows(self, token: str) -> bool:
@@ -127,6 +134,13 @@ class MilvusStore:
 
     def retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
                  filters: Filters) -> Candidates:
+        try:
+            return self._retrieve(text, extra, extra_weight, vector, n, filters)
+        except Exception as e:
+            raise MilvusError(f"search in Milvus collection {self.collection!r} failed ({e}): is the server up?") from None
+
+    def _retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
+                  filters: Filters) -> Candidates:
         """Milvus's BM25 top n (the glossary forms searched apart, at extra_weight) and dense top n under the
         filters as a server-side expression; the cosine of BM25-only candidates is computed from their
         vectors, the BM25 of dense-only ones is 0 (they are outside its top n)."""
@@ -142,7 +156,8 @@ class MilvusStore:
         if missing:
             for row in self.client.get(self.collection, ids=missing, output_fields=["dense"]):
                 dense[row["id"]] = float(np.asarray(row["dense"], np.float32) @ vector)
-        ids = [i for i in dict.fromkeys([*dense, *bm25]) if i in self._position]
+        # ids deleted meanwhile (a reload or another process) have no vector or no position: skipped
+        ids = [i for i in dict.fromkeys([*dense, *bm25]) if i in self._position and i in dense]
         return Candidates(np.array([self._position[i] for i in ids], dtype=int),
                           np.array([bm25.get(i, 0.0) for i in ids]), np.array([dense[i] for i in ids]))
 
@@ -168,11 +183,23 @@ def _expression(filters: Filters) -> str:
     return " and ".join(parts)
 
 
-def _row(doc: Document, chunk: Chunk, vector: np.ndarray) -> dict:
-    return {"id": chunk.id, "doc_id": doc.doc_id, "district": doc.district, "year": _year(doc.date),
-            "title": doc.title[:1000], "date": doc.date, "author": doc.author[:1000], "paragraph": chunk.paragraph,
-            "page": chunk.page, "heading": chunk.heading[:1000], "text": searchable(index_text(chunk))[:8000],
-            "dense": np.asarray(vector, np.float32).tolist()}
+def _cut(text: str, limit: int) -> str:
+    """Text cut to fit a VARCHAR field of `limit` bytes (Milvus counts UTF-8 bytes; 3 per Chinese character)."""
+    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
+
+
+def _row(doc: Document, chunk: Chunk, vector: np.ndarray, encoder: Encoder) -> dict:
+    return {"id": chunk.id, "doc_id": _cut(doc.doc_id, 256), "district": _cut(doc.district, 64),
+            "year": _year(doc.date), "title": _cut(doc.title, 4096), "date": _cut(doc.date, 32),
+            "author": _cut(doc.author, 4096), "paragraph": chunk.paragraph, "page": chunk.page,
+            "heading": _cut(chunk.heading, 4096), "text": _cut(searchable(index_text(chunk)), 65535),
+            "model": f"{encoder.name}/{encoder.dim}", "dense": np.asarray(vector, np.float32).tolist()}
+
+
+def _built_by(client, collection: str) -> str:
+    """“model/dim” of the vectors in a collection ("" when it is empty)."""
+    rows = client.query(collection, filter='id != ""', output_fields=["model"], limit=1)
+    return rows[0]["model"] if rows else ""
 
 
 def analyzer(words: list[str]) -> dict:
@@ -182,17 +209,18 @@ def analyzer(words: list[str]) -> dict:
             "filter": [{"type": "stop", "stop_words": sorted(STOPWORDS) + PUNCTUATION}]}
 
 
-def _create(client, collection: str, dim: int, words: list[str], model: str) -> None:
+def _create(client, collection: str, dim: int, words: list[str]) -> None:
     from pymilvus import DataType, Function, FunctionType
-    schema = client.create_schema(auto_id=False, description=f"reform-qa chunks embedded by {model}")
+    schema = client.create_schema(auto_id=False, description="reform-qa chunks")
     schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
     for name, length in (("doc_id", 256), ("district", 64), ("date", 32)):
         schema.add_field(name, DataType.VARCHAR, max_length=length)
     for name in ("title", "author", "heading"):
         schema.add_field(name, DataType.VARCHAR, max_length=4096)
+    schema.add_field("model", DataType.VARCHAR, max_length=256)   # “name/dim” of the encoder
     for name in ("year", "paragraph", "page"):
         schema.add_field(name, DataType.INT64)
-    schema.add_field("text", DataType.VARCHAR, max_length=32768, enable_analyzer=True,
+    schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
                      analyzer_params=analyzer(words))
     schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
     schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)

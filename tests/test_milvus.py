@@ -40,6 +40,19 @@ def test_reopening_embeds_nothing(milvus, corpus, tmp_path, encoder):
     assert again.index.embedded == 0 and len(again.index.stored_ids()) == len(again.index.chunks)
 
 
+def test_a_collection_built_by_another_model_is_rebuilt(milvus, corpus, tmp_path, encoder):
+    class OtherEncoder(type(encoder)):
+        name = "other-encoder"
+    again = Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=OtherEncoder(), progress=False,
+                   store=str(tmp_path / "milvus.db"))
+    assert again.index.embedded == len(again.index.chunks) and again.index.model == "other-encoder"
+
+
+def test_text_fields_are_cut_to_milvus_byte_limits():
+    assert milvus_store._cut("镇海区" * 30, 64) == "镇海区" * 7   # 21 characters = 63 bytes
+    assert len(milvus_store._cut("a" * 100, 64)) == 64
+
+
 def test_add_and_remove_a_document_round_trip(milvus, corpus, tmp_path):
     new = tmp_path / "象山.txt"
     new.write_text("象山简讯\n\n象山县远洋渔业捕捞量达到42万吨，同比增长。", encoding="utf-8")
