@@ -24,7 +24,7 @@ _BYLINE = re.compile(r"^((见习)?记者|通讯员|.{0,8}报道组)\s|^[\u4e00-\
 _SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]+[”’）)」』]*|[^。！？!?；;]+$")
 # “镇海区人民政府区长 何黎斌”: an office, then a name (a heading like “二、2020年 目标” has no office word)
 _SIGNED = re.compile(r"^\S{0,24}(长|书记|主任|主席|记者|通讯员|委员|报道组|编辑|作者)\s[\u4e00-\u9fff]{2,3}$")
-BYLINE_LINES = 40   # bylines and signatures are looked for in a document's first lines
+BYLINE_LINES = 40   # signatures are looked for in a document's first 40 lines (non-blank)
 HEADER = "署名与来源"   # heading of a document's header passage (paragraph 0): who wrote, spoke or reported
 
 
@@ -110,7 +110,7 @@ def _classify(blocks: list[_Block]) -> tuple[str, list[_Block]]:
     for i, b in enumerate(blocks):
         short = len(b.text) <= SHORT
         first = i == 0
-        if _CAPTION.search(b.text) or (short and _BYLINE.search(b.text)) or (i < BYLINE_LINES and _SIGNED.match(b.text)):
+        if _CAPTION.search(b.text) or _is_byline(b.text, i):
             continue   # bylines and signatures go to the header passage (header_chunk), not the body
         if short and ((b.gap >= 2 and not first) or (first and b.text.endswith("。"))):
             continue  # a photo caption: isolated by wide gaps in the page layout
@@ -238,12 +238,15 @@ def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
     return title, chunks
 
 
+def _is_byline(line: str, position: int) -> bool:
+    """A byline anywhere (记者 沈孙晖) or a signature among the first lines (镇海区人民政府区长 何黎斌)."""
+    return (len(line) <= SHORT and bool(_BYLINE.search(line))) or (position < BYLINE_LINES and bool(_SIGNED.match(line)))
+
+
 def bylines(text: str) -> list[str]:
-    """The byline and signature lines near the top of a document (记者 沈孙晖, 区长 何黎斌), which
-    parse() leaves out of the passages."""
-    lines = [line.strip().replace("\u3000", " ") for line in text.splitlines()[:BYLINE_LINES]]
-    return [line for line in lines if 0 < len(line) <= SHORT and (_BYLINE.search(line) or _SIGNED.match(line))
-            and not _CAPTION.search(line)]
+    """The byline and signature lines of a document (记者 沈孙晖, 区长 何黎斌): exactly the ones parse()
+    leaves out of the passages."""
+    return [b.text for i, b in enumerate(_blocks(text)) if _is_byline(b.text, i) and not _CAPTION.search(b.text)]
 
 
 def header_chunk(doc: Document, found: list[str]) -> Chunk | None:
@@ -254,9 +257,7 @@ def header_chunk(doc: Document, found: list[str]) -> Chunk | None:
     names += [line for line in found if bare(line) not in bare(doc.author)]
     if not names:
         return None
-    lines = [f"《{doc.title}》" + (f"（{doc.date}）" if doc.date else "")]
-    if names:
-        lines.append("作者、记者、讲话人或报告人：" + "；".join(names))
+    lines = [f"《{doc.title}》" + (f"（{doc.date}）" if doc.date else ""), "作者、记者、讲话人或报告人：" + "；".join(names)]
     if doc.source:
         lines.append(f"来源：{doc.source}")
     text = "\n".join(lines)
