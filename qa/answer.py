@@ -52,7 +52,7 @@ def answer_json(answer: Answer) -> dict:
 
 def confidence(terms: Terms, found: str, dense: float, calibration: Calibration, cross_lingual: bool) -> float:
     """How surely a passage answers, 0..1: coverage_weight x the share of the query's term weight found in
-    the passage, its heading or its document's metadata, plus the rest x the calibrated dense score.
+    the passage or its heading (`found`), plus the rest x the calibrated dense score.
     For a question without Chinese (cross-lingual: few shared words) the calibrated dense score alone."""
     near = calibration.dense_score(dense, cross_lingual)
     if cross_lingual or not terms.weighted:

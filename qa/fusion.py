@@ -1,10 +1,9 @@
-"""Fusion: one score per candidate from its BM25 and dense scores (pure functions, documented constants)."""
+"""Fusion: one score per candidate from its BM25 and dense scores (pure functions; the BM25 weight is the
+model's calibration, see qa/calibration.py)."""
 from __future__ import annotations
 
 import numpy as np
 
-BM25_WEIGHT = 0.8   # share of the max-normalised BM25 score in the fused score; dense gets the rest
-                    # (0.5-0.9 tried on the dev split: 0.8 best, see README "Quality")
 RRF_K = 60          # reciprocal-rank-fusion constant (Cormack et al. 2009), kept for comparison
 
 
@@ -16,7 +15,7 @@ def minmax(scores: np.ndarray) -> np.ndarray:
     return (scores - lo) / (hi - lo) if hi > lo else np.zeros_like(scores)
 
 
-def weighted_fusion(bm25: np.ndarray, dense: np.ndarray, bm25_weight: float = BM25_WEIGHT) -> np.ndarray:
+def weighted_fusion(bm25: np.ndarray, dense: np.ndarray, bm25_weight: float) -> np.ndarray:
     """Fused score per candidate: w * bm25/max(bm25) + (1 - w) * minmax(dense).
 
     BM25 is divided by its maximum (not min-max) so a query whose terms match nothing stays at 0,

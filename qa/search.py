@@ -41,10 +41,13 @@ class Ranking:
 
 @dataclass(frozen=True)
 class Query:
-    """A question made ready to search: the text searched, its glossary expansion, its vector."""
+    """A question made ready to search, once: the text searched, its glossary expansion, its vector, its
+    weighted terms and the years and places it names."""
     text: str
     expansion: Expansion
     vector: np.ndarray
+    terms: Terms
+    wanted: Constraints
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,16 @@ class _Context:
     date: str
     sentences: list[str]
     normalized: list[str]
+
+
+def _year(year) -> str:
+    """A year filter as four digits (2019, "2019", "2019年" alike); "" for none."""
+    if not year:
+        return ""
+    found = re.search(r"(19|20)\d\d", str(year))
+    if not found:
+        raise ValueError(f"year {year!r} is not a year: give one such as 2019")
+    return found.group(0)
 
 
 def citation(title: str, date: str, paragraph: int, page: int = 0) -> str:
@@ -101,18 +114,19 @@ class Engine:
     def query(self, text: str) -> Query:
         """A question made ready to search: glossary expansion and query vector."""
         expansion = self.glossary.expand(text, self._known)
-        return Query(text, expansion, self.encoder.encode([text], query=True)[0])
+        return Query(text, expansion, self.encoder.encode([text], query=True)[0], self.terms(text, expansion),
+                     self._wanted(text))
 
     def _known(self, term: str) -> bool:
         """Whether the corpus uses a term: every word token of it is in the BM25 vocabulary."""
         tokens = [t for t in self.index.tokenizer(term) if not t.startswith("#")]
         return bool(tokens) and all(self.index.knows(t) for t in tokens)
 
-    def terms(self, query: Query) -> Terms:
+    def terms(self, text: str, expansion: Expansion) -> Terms:
         """The query's word tokens (bigram fallbacks left out) with IDF weights (words unknown to the
         corpus weigh the most) and the glossary forms that also meet them."""
-        tokens = dict.fromkeys(t for t in self.index.tokenizer(query.text) if not t.startswith("#"))
-        return Terms(tuple(((t, *map(normalize, query.expansion.forms(t))), self.index.idf(t)) for t in tokens))
+        tokens = dict.fromkeys(t for t in self.index.tokenizer(text) if not t.startswith("#"))
+        return Terms(tuple(((t, *map(normalize, expansion.forms(t))), self.index.idf(t)) for t in tokens))
 
     # -- ranking -----------------------------------------------------------------------------------
     def rank(self, query: Query, mode: str = "rerank", doc_ids=None, district: str | None = None,
@@ -123,7 +137,7 @@ class Engine:
         if not self.index.chunks:
             return Ranking(*(np.zeros(0),) * 4)
         found = self.index.retrieve(query.text, " ".join(query.expansion.added), GLOSSARY_WEIGHT, query.vector,
-                                    CANDIDATES, Filters(frozenset(doc_ids or ()), district or "", str(year or "")))
+                                    CANDIDATES, Filters(frozenset(doc_ids or ()), district or "", _year(year)))
         return self.fuse(query, found.positions, found.bm25, found.dense, mode)
 
     def fuse(self, query: Query, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: str = "rerank"
@@ -140,11 +154,10 @@ class Engine:
         order = np.argsort(-fused, kind="stable")
         if mode == "rerank" and len(order):
             top = order[:RERANK_DEPTH]
-            wanted, terms = self._wanted(query.text), self.terms(query)
             for i in top:
                 context = self._context(int(cand[i]))
-                fused[i] = rerank_score(fused[i], len(unsupported(wanted, context.text, context.date)),
-                                        proximity(terms, context.normalized))
+                fused[i] = rerank_score(fused[i], len(unsupported(query.wanted, context.text, context.date)),
+                                        proximity(query.terms, context.normalized))
             order = np.concatenate([top[np.argsort(-fused[top], kind="stable")], order[RERANK_DEPTH:]])
         return Ranking(cand[order], fused[order], bm25[order], dense[order])
 
@@ -185,13 +198,12 @@ class Engine:
         hits = tuple(self._hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
                      zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
         top = self._context(int(ranking.positions[0]))
-        missing = unsupported(self._wanted(query.text), top.text, top.date)
+        missing = unsupported(query.wanted, top.text, top.date)
         if missing:
             notices.append("最相关的段落及其文档没有提到：" + "、".join(missing))
-        terms = self.terms(query)
-        sure = 0.0 if missing else confidence(terms, "\n".join(top.normalized), float(ranking.dense[0]),
+        sure = 0.0 if missing else confidence(query.terms, "\n".join(top.normalized), float(ranking.dense[0]),
                                               self.calibration, not has_chinese(text))
-        return Answer(text, hits, best_sentence(terms, top.sentences, top.normalized[1:]),
+        return Answer(text, hits, best_sentence(query.terms, top.sentences, top.normalized[1:]),
                       sure < self.calibration.abstain_below, round(sure, 4), query.text, tuple(notices))
 
     def _hit(self, pos: int, score: float, bm25: float, dense: float) -> Hit:

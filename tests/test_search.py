@@ -11,7 +11,7 @@ def test_weighted_fusion_keeps_lexical_zero_at_zero_and_scales_dense():
 
 
 def test_weighted_fusion_falls_back_to_dense_when_no_term_matches():
-    fused = weighted_fusion(np.zeros(3), np.array([0.1, 0.9, 0.5]))
+    fused = weighted_fusion(np.zeros(3), np.array([0.1, 0.9, 0.5]), bm25_weight=0.5)
     assert list(np.argsort(-fused)) == [1, 2, 0]
 
 
