@@ -15,7 +15,8 @@ _engines: dict[tuple, Engine] = {}
 
 
 def search(question: str, k: int = 5, data_dir=None, index_dir=None, model: str | None = None) -> list[Hit]:
-    """Best k passages for a question over the default corpus (data/) and index (embeddings/)."""
+    """Best k passages for a question over the default corpus and index (a checkout's data/ and embeddings/,
+    or an installed copy's user data folder); one engine per setting, reused."""
     key = (str(data_dir), str(index_dir), model)
     if key not in _engines:
         _engines[key] = Engine(data_dir=data_dir, index_dir=index_dir, model=model)
