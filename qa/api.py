@@ -95,9 +95,8 @@ def add_api(app: FastAPI, engine: Engine) -> None:
         `history`, a follow-up (“那江北呢？”) is searched with the earlier questions (see `query`)."""
         if not body.question.strip():
             raise ApiError("question", "is empty: send the question text")
-        districts = sorted({d.district for d in engine.index.documents if d.district})
-        if body.district and body.district not in districts:
-            raise ApiError("district", f"unknown district {body.district!r}: use one of {', '.join(districts)}")
+        if body.district and body.district not in engine.districts:
+            raise ApiError("district", f"unknown district {body.district!r}: use one of {', '.join(engine.districts)}")
         known = {d.doc_id for d in engine.index.documents}
         unknown = [d for d in body.doc_ids or () if d not in known]
         if unknown:
@@ -108,11 +107,9 @@ def add_api(app: FastAPI, engine: Engine) -> None:
     @app.get("/api/documents", tags=["corpus"], summary="The documents of the corpus")
     def documents() -> dict:
         """Each document's id, title, date, district, author and passage count."""
-        counts: dict[str, int] = {}
-        for c in engine.index.chunks:
-            counts[c.doc_id] = counts.get(c.doc_id, 0) + 1
+        counts = stats(engine)["per_document"]
         return {"documents": [{"id": d.doc_id, "title": d.title, "date": d.date, "district": d.district,
-                               "author": d.author, "passages": counts.get(d.doc_id, 0)}
+                               "author": d.author, "passages": counts[d.doc_id]["passages"]}
                               for d in engine.index.documents]}
 
     @app.get("/api/health", tags=["corpus"], summary="Model, corpus and index build")

@@ -15,7 +15,7 @@ from .ingest import IngestError
 from .library import add, remove
 from .readers import SUFFIXES
 from .search import Answer, Engine
-from .settings import Settings, seed_corpus
+from .settings import Settings
 
 log = logging.getLogger("reform-qa")
 
@@ -137,7 +137,7 @@ def chat_turn(engine: Engine, message: str, chat: list, k=3, district=None, year
 
 def build(engine: Engine) -> gr.Blocks:
     """The Gradio app over one engine."""
-    districts = sorted({d.district for d in engine.index.documents if d.district})
+    districts = engine.districts
     years = sorted({d.date[:4] for d in engine.index.documents if d.date})
     titles = [(d.title, d.doc_id) for d in engine.index.documents]
 
@@ -251,7 +251,4 @@ def serve(settings: Settings, port: int = 7860) -> None:
 
 def main() -> None:
     """Serve on 127.0.0.1 (port from GRADIO_SERVER_PORT, default 7860), settings from the environment."""
-    settings = Settings.from_env()
-    if os.environ.get("QA_HOME"):
-        seed_corpus(settings.data_dir)
-    serve(settings, int(os.environ.get("GRADIO_SERVER_PORT") or 7860))
+    serve(Settings.from_env(), int(os.environ.get("GRADIO_SERVER_PORT") or 7860))

@@ -5,6 +5,7 @@ import argparse
 import json
 import os
 import sys
+from collections import Counter
 from dataclasses import asdict
 
 from .embeddings import EncoderError
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 3 nothing reliable found)."""
     args = _parser().parse_args(argv)
     settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model, store=args.store)
-    if os.environ.get("QA_HOME") and not args.data:
+    if settings.wants_seed():   # add/list/remove work on the folder before any engine opens it
         seed_corpus(settings.data_dir)
     try:
         if args.command == "serve":
@@ -176,7 +177,7 @@ def entry() -> None:
 
 def stats(engine: Engine) -> dict:
     """Corpus and index figures for the CLI and the app's status line."""
-    per_doc = {d.doc_id: sum(1 for c in engine.index.chunks if c.doc_id == d.doc_id) for d in engine.index.documents}
+    per_doc = Counter(c.doc_id for c in engine.index.chunks)
     return {"documents": len(engine.index.documents), "passages": len(engine.index.chunks),
             "model": engine.index.model, "dim": int(engine.encoder.dim), "store": engine.settings.store or "local",
             "index_dir": str(engine.settings.index_dir),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .text import normalize
@@ -76,13 +76,16 @@ class Terms:
     (a question's “GDP” is met by a passage's 地区生产总值). Matched as substrings of normalised text:
     no segmentation at query time, so a check costs microseconds."""
     weighted: tuple[tuple[tuple[str, ...], float], ...] = ()
+    total: float = field(init=False, default=0.0)   # the query's whole term weight, summed once
+
+    def __post_init__(self):
+        object.__setattr__(self, "total", sum(w for _, w in self.weighted))
 
     def share(self, text: str) -> float:
         """Share of the query's term weight found in a (normalised) text, 0..1."""
-        total = sum(w for _, w in self.weighted)
-        if total <= 0:
+        if self.total <= 0:
             return 0.0
-        return sum(w for forms, w in self.weighted if any(f in text for f in forms)) / total
+        return sum(w for forms, w in self.weighted if any(f in text for f in forms)) / self.total
 
 
 def proximity(terms: Terms, sentences: Iterable[str]) -> float:

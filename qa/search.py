@@ -86,8 +86,8 @@ class Engine:
         base = settings or Settings()
         self.settings = replace(base, data_dir=Path(data_dir or base.data_dir),
                                 index_dir=Path(index_dir or base.index_dir), model=model or base.model,
-                                store=store or base.store)
-        if self.settings.data_dir == Settings().data_dir:   # the default folder: shipped corpus on first use
+                                store=store or base.store, seed=base.seed and not data_dir)
+        if self.settings.wants_seed():
             seed_corpus(self.settings.data_dir)
         self.encoder = encoder or load_encoder(self.settings.model)
         self.calibration = calibrations.load(self.settings.index_dir, self.encoder.name)
@@ -98,7 +98,7 @@ class Engine:
         """Switch to a new index (callers hold self._lock once searches may be running)."""
         self._docs = {d.doc_id: d for d in index.documents}
         self._names = romanized_names((f"{d.title} {d.district} {d.author}" for d in index.documents), REGION)
-        self._districts = sorted({d.district for d in index.documents if d.district})
+        self.districts = sorted({d.district for d in index.documents if d.district})
         self.glossary = Glossary.load(self.settings.data_dir / GLOSSARY)
         self._contexts: dict[str, _Context] = getattr(self, "_contexts", {})   # keyed by chunk id: survives
         self.index = index
@@ -178,7 +178,7 @@ class Engine:
             text = text[: self.settings.max_question_chars]
             notices.append(f"问题过长，已截取前{self.settings.max_question_chars}个字符进行检索")
         k = max(1, min(int(k or self.settings.k), self.settings.max_k))
-        searched = rewrite(text, history, self._districts)
+        searched = rewrite(text, history, self.districts)
         if searched != text:
             notices.append(f"结合上文检索：{searched}")
         if names := names_in(searched, self._names):

@@ -38,6 +38,7 @@ class Settings:
     max_question_chars: int = 500     # longer questions are truncated, with a notice
     max_file_mb: float = 50           # size limit per added or uploaded file
     max_upload_files: int = 20        # files per upload in the app
+    seed: bool = False                # data_dir is QA_HOME's corpus folder: the shipped corpus fills it when new
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -50,10 +51,16 @@ class Settings:
                "collection": os.environ.get("QA_MILVUS_COLLECTION") or None,
                "token": os.environ.get("QA_MILVUS_TOKEN") or None}
         values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
+        values["seed"] = bool(home) and not (overrides.get("data_dir") or os.environ.get("QA_DATA_DIR"))
         for key in ("data_dir", "index_dir"):
             if key in values:
                 values[key] = Path(values[key])
         return cls(**values)
+
+    def wants_seed(self) -> bool:
+        """Whether data_dir is a home's corpus folder (the default one, or QA_HOME's), which the shipped
+        corpus fills on first use; a folder given explicitly never is."""
+        return self.seed or self.data_dir == type(self)().data_dir
 
 
 def seed_corpus(data_dir: Path) -> bool:
