@@ -1,5 +1,5 @@
-"""Run the chat app: python app.py (the app itself is qa/app.py)."""
-from qa.app import main
+"""Run the chat app: python app.py (the server itself is qa/serve/server.py)."""
+from qa.serve.server import main
 
 if __name__ == "__main__":
     main()

@@ -39,6 +39,7 @@ class Answer:
     confidence: float
     query: str = ""                 # what was searched: the question, rewritten for follow-ups
     notices: tuple[str, ...] = field(default=())
+    terms: tuple[str, ...] = ()     # the query's words and the glossary forms that met them (to highlight)
 
 
 def answer_json(answer: Answer) -> dict:

@@ -1,26 +1,30 @@
-"""Command line: python -m qa [--data DIR --index DIR --model M] ask|index|stats|eval|calibrate|bench|add|list|remove."""
+"""Command line: `reform-qa` (= python -m qa) [--data --index --model --store] ask|serve|index|stats|eval|
+calibrate|add|list|remove|bench; exit 0 ok, 1 error, 2 usage, 3 nothing reliable found."""
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-from collections import Counter
 from dataclasses import asdict
 
-from .embeddings import EncoderError
-from .index import IndexFormatError
-from .ingest import IngestError
-from .milvus_store import MilvusError
+from . import calibration
 from .answer import Answer, answer_json
-from .search import Engine
-from .settings import Settings, seed_corpus
+from .documents.document import IngestError
+from .documents.folder import seed_corpus
+from .documents.library import add, documents
+from .encoders import EncoderError
+from .engine import MODES, Engine, stats
+from .evaluate import PARAPHRASE_TARGETS, calibrate, evaluate, load_questions, missed_targets, subsets, table
+from .settings import K, MAX_FILE_MB, Settings
+from .stores import StoreError
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
+# `serve` and `bench` import their packages when run: gradio alone takes 3-16 s to import here, which
+# `reform-qa ask` must not pay.
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m qa", description="Cited answers from the reform documents.")
+    p = argparse.ArgumentParser(prog="reform-qa", description="Cited answers from the reform documents.")
     p.add_argument("--data", help="corpus folder (default: data/, env QA_DATA_DIR)")
     p.add_argument("--index", help="index folder (default: embeddings/, env QA_INDEX_DIR)")
     p.add_argument("--model", help="embedding model name or local directory (env QA_EMBED_MODEL)")
@@ -29,10 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", help="answer a question with cited passages")
     ask.add_argument("question")
-    ask.add_argument("--k", type=int, default=3, help="passages to show (1-50)")
+    ask.add_argument("--k", type=int, default=K, help=f"passages to show (1-50, default {K})")
     ask.add_argument("--json", action="store_true", help="print JSON")
-    index = sub.add_parser("index", help="build the index if the corpus or model changed")
-    index.add_argument("--rebuild", action="store_true", help="re-embed everything")
+    index = sub.add_parser("index", help="bring the index up to date with the corpus folder: new and changed "
+                                         "documents (opening only adds new ones); never deletes without --rebuild")
+    index.add_argument("--rebuild", action="store_true", help="re-embed everything, as the corpus folder has it "
+                                                               "(documents the folder lacks are removed, by name)")
     sub.add_parser("stats", help="documents, passages and the model of the index")
     ev = sub.add_parser("eval", help="hit@k / MRR / abstention on the gold questions")
     ev.add_argument("--split", default="test", choices=["dev", "test", "all"])
@@ -45,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--date", help="date for the citations, e.g. 2024-07-30 (default: from the file)")
     add.add_argument("--author", help="author or source organisation")
     add.add_argument("--district", help="district, for the district filter (e.g. 镇海)")
-    add.add_argument("--max-mb", type=float, default=50, help="size limit per file in MB (default 50)")
+    add.add_argument("--max-mb", type=float, default=MAX_FILE_MB, help=f"size limit per file in MB (default {MAX_FILE_MB:g})")
     sub.add_parser("list", help="the documents in the corpus")
     remove = sub.add_parser("remove", help="remove a document and update the index")
     remove.add_argument("doc", help="document id as shown by `list`")
@@ -77,46 +83,23 @@ def _print_answer(answer: Answer) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 3 nothing reliable found)."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model, store=args.store)
+    settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model, store=args.store,
+                                 port=getattr(args, "port", None))
     if settings.wants_seed():   # add/list/remove work on the folder before any engine opens it
         seed_corpus(settings.data_dir)
     try:
         if args.command == "serve":
-            from .app import serve
-            serve(settings, args.port or int(os.environ.get("GRADIO_SERVER_PORT") or 7860))
+            from .serve.server import serve
+            serve(settings)
             return EXIT_OK
         if args.command == "ask" and not 1 <= args.k <= settings.max_k:
             print(f"--k must be between 1 and {settings.max_k}, not {args.k}", file=sys.stderr)
             return EXIT_USAGE
         if args.command in ("add", "remove", "list"):
             return _library(args, settings)
-        if args.command == "bench" and args.api:
-            from .bench import write
-            from .bench_api import bench_api, table
-            from .evaluate import load_questions
-            result = bench_api(settings.data_dir, settings.index_dir, settings.model,
-                               [q.question for q in load_questions()][:20])
-            write(result, args.out)
-            print(table(result))
-            return EXIT_OK
-        if args.command == "bench" and settings.store:
-            from .bench import write
-            from .bench_store import bench_store, table
-            from .evaluate import load_questions
-            result = bench_store(settings.store, settings.data_dir, settings.model,
-                                 [q.question for q in load_questions()][:30], quick=args.quick)
-            write(result, args.out)
-            print(table(result))
-            return EXIT_OK
         if args.command == "bench":
-            from .bench import bench, table, write
-            result = bench(settings.data_dir, settings.model, quick=args.quick)
-            write(result, args.out)
-            print(table(result))
-            print(f"\nfigures written to {args.out}")
-            print(result["summary"])
-            return EXIT_OK
-        engine = Engine(settings=settings, progress=sys.stderr.isatty())
+            return _bench(args, settings)
+        engine = _open(settings)
         if args.command == "ask":
             answer = engine.ask(args.question, k=args.k)
             if args.json:
@@ -125,30 +108,30 @@ def main(argv: list[str] | None = None) -> int:
                 _print_answer(answer)
             return EXIT_NOT_FOUND if answer.abstained else EXIT_OK
         if args.command == "index":
-            if args.rebuild:
-                engine.reload(rebuild=True)
-            print(f"index ready: {len(engine.index.chunks)} passages, model {engine.index.model}, "
+            report = engine.reload("rebuild" if args.rebuild else "sync")
+            for line in report.notices():
+                print(f"note: {line}", file=sys.stderr)
+            if report.replaced:
+                print(f"re-indexed (changed in the folder): {', '.join(report.replaced)}")
+            print(f"index ready: {len(engine.store.chunks)} passages, model {engine.store.model}, "
                   f"in {settings.store or settings.index_dir}")
         elif args.command == "stats":
             print(json.dumps(stats(engine), ensure_ascii=False, indent=1))
         elif args.command == "eval":
             return _eval(engine, args.split, args.check)
         elif args.command == "calibrate":
-            from . import calibration
-            from .evaluate import calibrate, load_questions
             fitted = calibrate(engine, load_questions(split="dev"))
             path = calibration.save(settings.index_dir, engine.encoder.name, fitted)
             print(json.dumps(asdict(fitted), ensure_ascii=False, indent=1))
             print(f"calibration for {engine.encoder.name} written to {path}")
         return EXIT_OK
-    except (IngestError, IndexFormatError, EncoderError, MilvusError) as e:
+    except (IngestError, StoreError, EncoderError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
 
 
 def _library(args, settings: Settings) -> int:
     """add / list / remove: change the corpus folder, then bring the index up to date incrementally."""
-    from .library import add, documents, remove
     code = EXIT_OK
     if args.command == "list":
         for d in documents(settings.data_dir):
@@ -163,11 +146,21 @@ def _library(args, settings: Settings) -> int:
         code = EXIT_ERROR if any(r.status == "error" for r in results) else EXIT_OK
         if not any(r.status == "added" for r in results):
             return code
+        store = _open(settings).store   # opening adds the new documents
     else:
-        print(remove(settings.data_dir, args.doc))
-    index = Engine(settings=settings, progress=sys.stderr.isatty()).index   # opening it brings it up to date
-    print(f"index updated: {len(index.chunks)} passages, {index.embedded} newly embedded")
+        engine = _open(settings)
+        print(engine.remove(args.doc))
+        store = engine.store
+    print(f"index updated: {len(store.chunks)} passages, {store.embedded} newly embedded")
     return code
+
+
+def _open(settings: Settings) -> Engine:
+    """The engine, with a note on stderr where the store and the corpus folder differ."""
+    engine = Engine(settings=settings)
+    for line in engine.store.report.notices():
+        print(f"note: {line}", file=sys.stderr)
+    return engine
 
 
 def entry() -> None:
@@ -175,22 +168,10 @@ def entry() -> None:
     sys.exit(main())
 
 
-def stats(engine: Engine) -> dict:
-    """Corpus and index figures for the CLI and the app's status line."""
-    per_doc = Counter(c.doc_id for c in engine.index.chunks)
-    return {"documents": len(engine.index.documents), "passages": len(engine.index.chunks),
-            "model": engine.index.model, "dim": int(engine.encoder.dim), "store": engine.settings.store or "local",
-            "index_dir": str(engine.settings.index_dir),
-            "per_document": {d.doc_id: {"title": d.title, "date": d.date, "passages": per_doc[d.doc_id]}
-                             for d in engine.index.documents}}
-
-
 def _eval(engine: Engine, split: str, check: bool) -> int:
-    from .evaluate import PARAPHRASE_TARGETS, evaluate, load_questions, missed_targets, subsets, table
-    from .search import MODES
     questions = load_questions(split=split)
     results = {mode: evaluate(engine, questions, mode) for mode in MODES}
-    print(f"{len(questions)} questions ({split} split), model {engine.index.model}")
+    print(f"{len(questions)} questions ({split} split), model {engine.store.model}")
     print(table(results))
     parts = {name: evaluate(engine, qs) for name, qs in subsets(questions).items()}
     print("\nthe default (rerank) by subset; paraphrase = users' own words, with the unanswerable questions")
@@ -199,3 +180,24 @@ def _eval(engine: Engine, split: str, check: bool) -> int:
         f"paraphrase {m}" for m in missed_targets(parts["paraphrase"], PARAPHRASE_TARGETS)]
     print("targets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
     return EXIT_ERROR if check and missed else EXIT_OK
+
+
+def _bench(args, settings: Settings) -> int:
+    """bench: the ways in (--api), the stores side by side (with a store set), or the scales."""
+    from .bench import scales, stores, ways_in
+    from .bench.measure import write
+    questions = [q.question for q in load_questions()]
+    if args.api:
+        result = ways_in.bench_api(settings.data_dir, settings.index_dir, settings.model, questions[:20])
+        print(ways_in.table(result))
+    elif settings.store:
+        result = stores.bench_store(settings.store, settings.data_dir, settings.model, questions[:30],
+                                    quick=args.quick)
+        print(stores.table(result))
+    else:
+        result = scales.bench(settings.data_dir, settings.model, quick=args.quick)
+        print(scales.table(result))
+        print(result["summary"])
+    write(result, args.out)
+    print(f"\nfigures written to {args.out}")
+    return EXIT_OK

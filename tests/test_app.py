@@ -5,7 +5,7 @@ import os
 import pytest
 
 from conftest import ARTIFACTS
-from qa import app
+from qa.serve import chat as app
 
 
 @pytest.fixture(scope="module")
@@ -83,14 +83,14 @@ def test_twenty_concurrent_requests_all_succeed(server):
 
 def test_document_text_is_escaped_and_runs_nothing(engine):
     answer = engine.ask("<script>alert(1)</script> **粗体** 地区生产总值", k=1)
-    html = app.render(engine, answer)
+    html = app.render(answer, engine.neighbours)
     assert "<script>" not in html
     assert app.esc("<img src=x onerror=alert(1)> *a*") == "&#60;img src=x onerror=alert&#40;1&#41;&#62; &#42;a&#42;"
 
 
 def test_reply_marks_terms_best_sentence_scores_and_context(engine):
     answer = engine.ask("森林覆盖率达到多少", k=1)
-    html = app.render(engine, answer)
+    html = app.render(answer, engine.neighbours)
     assert "<mark>" in html and "<b>" in html and "关键词得分" in html and "上下文" in html
 
 

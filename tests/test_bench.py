@@ -1,9 +1,11 @@
 """The benchmark's building blocks: scaled corpora of the asked size, stage timings, bandwidth."""
-from qa.bench import STAGES, _latencies, copy_bandwidth, percentiles, write_scaled_corpus
-from qa.ingest import load_corpus
-from qa.settings import ROOT
+from qa.bench.measure import copy_bandwidth, percentiles
+from qa.bench.scales import STAGES, _latencies
+from qa.bench.synthetic import write_scaled_corpus
+from qa.documents.folder import load_corpus
+from qa.settings import SHIPPED_CORPUS
 
-DATA = ROOT / "data"
+DATA = SHIPPED_CORPUS
 
 
 def test_a_scaled_corpus_has_about_the_asked_number_of_chunks_made_of_real_sentences(tmp_path):
@@ -26,7 +28,8 @@ def test_percentiles_and_bandwidth_are_plain_numbers():
 
 
 def test_the_encoder_is_measured_against_the_machines_compute_bound(encoder):
-    from qa.bench_model import encoder_speed, matmul_gflops
+    from qa.bench.encoder import encoder_speed
+    from qa.bench.measure import matmul_gflops
     assert matmul_gflops(256) > 0.5
     speed = encoder_speed(encoder, DATA)
     assert speed["model"] == "hash-encoder" and speed["query_p50_ms"] > 0 and speed["passages_per_s"] > 0

@@ -1,5 +1,6 @@
 """The command line: JSON shape, exit codes, and clear messages for bad input."""
 import json
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ from qa import cli
 
 @pytest.fixture
 def run(corpus, tmp_path, monkeypatch, encoder):
-    monkeypatch.setattr(sys.modules["qa.search"], "load_encoder", lambda model=None: encoder)
+    monkeypatch.setattr(sys.modules["qa.engine"], "load_encoder", lambda model=None: encoder)
 
     def run(*args):
         return cli.main(["--data", str(corpus), "--index", str(tmp_path / "ix"), *args])
@@ -66,6 +67,7 @@ def test_add_list_remove_round_trip_with_a_bad_file_in_the_batch(run, corpus, tm
     out, err = capsys.readouterr()
     assert "added: 象山.txt added as 象山" in out and "newly embedded" in out
     assert "unsupported type .xlsx" in err
+    assert re.search(r"embedding (\d+) new chunks: \1/\1 chunks \(100%\)", err)   # no terminal: progress lines
     assert run("list") == 0 and "象山\t2024-03-01\t象山简讯" in capsys.readouterr().out
     assert run("ask", "象山远洋渔业捕捞量", "--k", "1") == 0
     assert "《象山简讯》（2024-03-01）" in capsys.readouterr().out

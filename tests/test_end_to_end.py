@@ -11,7 +11,7 @@ def real(tmp_path_factory):
 
 
 def test_the_default_model_is_the_offline_e5(real):
-    assert real.index.model == qa.DEFAULT_MODEL == "multilingual-e5-small" and real.index.vectors.shape[1] == 384
+    assert real.store.model == qa.DEFAULT_MODEL == "multilingual-e5-small" and real.store.vectors.shape[1] == 384
     assert real.calibration.fitted
 
 

@@ -1,7 +1,10 @@
 """Ingestion: reading any encoding, repairing layout artefacts, and cutting stable chunks."""
 import pytest
 
-from qa.ingest import MAX_CHARS, IngestError, load_corpus, parse, read_text
+from qa.documents.document import IngestError
+from qa.documents.folder import load_corpus
+from qa.documents.parse import MAX_CHARS, parse
+from qa.documents.readers import read_text
 
 
 def test_page_broken_sentence_is_joined():
@@ -71,7 +74,8 @@ def test_catalog_gives_citation_metadata_and_uncatalogued_documents_still_load(c
 
 
 def test_bylines_make_a_citable_header_passage(tmp_path):
-    from qa.ingest import HEADER, load_corpus
+    from qa.documents.folder import load_corpus
+    from qa.documents.parse import HEADER
     (tmp_path / "r.txt").write_text("政府工作报告\n\n镇海区人民政府区长 何黎斌\n\n一、回顾\n\n地区生产总值达到1021.6亿元，增长很快。\n",
                                     encoding="utf-8")
     (tmp_path / "catalog.json").write_text('{"r": {"title": "报告", "date": "2020", "source": "区人代会"}}', encoding="utf-8")

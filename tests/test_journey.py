@@ -3,7 +3,7 @@ top in view, no error element anywhere, and a screenshot per step under artifact
 import os
 
 from conftest import ARTIFACTS
-from qa.app import PLACEHOLDER
+from qa.serve.chat import PLACEHOLDER
 
 ERRORS = "[data-testid='toast-body'], .toast-body, .error, [class*='error']"
 

@@ -5,7 +5,7 @@ import os
 import pypdf
 import pytest
 
-from qa.library import add, documents, remove, safe_id
+from qa.documents.library import add, documents, remove, safe_id
 
 FONT = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"   # fonts-noto-cjk, installed by scripts/test.sh
 
@@ -112,9 +112,8 @@ def test_uploaded_names_cannot_escape_or_overwrite(corpus, tmp_path):
 
 
 def test_remove_takes_a_document_out_of_the_corpus_and_the_index(engine, corpus):
-    assert remove(corpus, "jiangbei") == "removed jiangbei (江北专访)"
+    assert engine.remove("jiangbei") == "removed jiangbei (江北专访)"
     assert not (corpus / "jiangbei.txt").exists()
-    engine.reload()
     assert "jiangbei" not in {h.doc_id for h in engine.search("城镇化率", k=10)}
     with pytest.raises(Exception, match="no document '../report'"):
         remove(corpus, "../report")
@@ -126,8 +125,8 @@ def test_adding_a_document_embeds_only_its_chunks(engine, corpus, encoder, tmp_p
     new.write_text("鄞州简讯\n\n鄞州区建成数字经济产业园。", encoding="utf-8")
     add(corpus, [new])
     engine.reload()
-    new_chunks = [c for c in engine.index.chunks if c.doc_id == "new"]
-    assert new_chunks and engine.index.embedded == len(new_chunks) == encoder.texts - before
+    new_chunks = [c for c in engine.store.chunks if c.doc_id == "new"]
+    assert new_chunks and engine.store.embedded == len(new_chunks) == encoder.texts - before
 
 
 def test_markdown_headings_lose_their_markup_and_a_text_without_passages_is_refused(engine, corpus, tmp_path):

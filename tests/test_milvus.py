@@ -1,4 +1,5 @@
 """The Milvus store on embedded Milvus Lite (a .db file in a temp dir): same engine, same answers' shape."""
+import json
 import os
 import shutil
 import subprocess
@@ -6,10 +7,10 @@ import sys
 
 import pytest
 
-import qa.milvus_store as milvus_store
+import qa.stores.milvus as milvus_store
 from conftest import free_port, wait_for_port
 from qa import Engine
-from qa.library import add, remove
+from qa.documents.library import add
 
 
 @pytest.fixture
@@ -20,7 +21,7 @@ def milvus(corpus, tmp_path, encoder):
 
 
 def test_builds_and_answers_like_the_local_store(milvus, engine):
-    assert type(milvus.index).__name__ == "MilvusStore" and milvus.index.embedded == len(milvus.index.chunks)
+    assert type(milvus.store).__name__ == "MilvusStore" and milvus.store.embedded == len(milvus.store.chunks)
     for question in ("2019年地区生产总值是多少", "城乡居民收入倍差", "一号改革工程"):
         here, there = milvus.ask(question, k=1), engine.ask(question, k=1)
         assert here.hits[0].chunk_id == there.hits[0].chunk_id and here.hits[0].citation == there.hits[0].citation
@@ -37,15 +38,7 @@ def test_filters_are_evaluated_by_milvus(milvus):
 def test_reopening_embeds_nothing(milvus, corpus, tmp_path, encoder):
     again = Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=encoder, progress=False,
                    store=str(tmp_path / "milvus.db"))
-    assert again.index.embedded == 0 and len(again.index.stored_ids()) == len(again.index.chunks)
-
-
-def test_a_collection_built_by_another_model_is_rebuilt(milvus, corpus, tmp_path, encoder):
-    class OtherEncoder(type(encoder)):
-        name = "other-encoder"
-    again = Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=OtherEncoder(), progress=False,
-                   store=str(tmp_path / "milvus.db"))
-    assert again.index.embedded == len(again.index.chunks) and again.index.model == "other-encoder"
+    assert again.store.embedded == 0 and len(again.store.stored_ids()) == len(again.store.chunks)
 
 
 def test_text_fields_are_cut_to_milvus_byte_limits():
@@ -58,10 +51,9 @@ def test_add_and_remove_a_document_round_trip(milvus, corpus, tmp_path):
     new.write_text("象山简讯\n\n象山县远洋渔业捕捞量达到42万吨，同比增长。", encoding="utf-8")
     assert add(corpus, [new])[0].status == "added"
     milvus.reload()
-    assert milvus.index.embedded == 1 and "42万吨" in milvus.search("象山远洋渔业捕捞量", k=1)[0].text
-    remove(corpus, "象山")
-    milvus.reload()
-    assert "象山" not in set(milvus.index.stored_ids().values())
+    assert milvus.store.embedded == 1 and "42万吨" in milvus.search("象山远洋渔业捕捞量", k=1)[0].text
+    assert milvus.remove("象山") == "removed 象山 (象山简讯)"
+    assert "象山" not in set(milvus.store.stored_ids().values())
     assert all("42万吨" not in h.text for h in milvus.search("象山远洋渔业捕捞量", k=3))
 
 
@@ -71,7 +63,7 @@ def test_a_failed_insert_leaves_no_partial_document(milvus, corpus, tmp_path, mo
                    encoding="utf-8")
     add(corpus, [new])
     calls = {"n": 0}
-    real_upsert = milvus.index.client.upsert
+    real_upsert = milvus.store.client.upsert
 
     def failing_upsert(collection, rows, **kw):
         calls["n"] += 1
@@ -79,14 +71,14 @@ def test_a_failed_insert_leaves_no_partial_document(milvus, corpus, tmp_path, mo
             raise RuntimeError("insert failed mid-way")
         return real_upsert(collection, rows, **kw)
     monkeypatch.setattr(milvus_store, "BATCH", 2)
-    monkeypatch.setattr(milvus.index.client, "upsert", failing_upsert)
-    from qa.ingest import load_corpus
+    monkeypatch.setattr(milvus.store.client, "upsert", failing_upsert)
+    from qa.documents.folder import load_corpus
     doc = next(d for d in load_corpus(corpus)[0] if d.doc_id == "长文")
     chunks = [c for c in load_corpus(corpus)[1] if c.doc_id == "长文"]
     assert len(chunks) > 2
     with pytest.raises(RuntimeError, match="mid-way"):
-        milvus.index.add_document(doc, chunks, encoder)
-    assert calls["n"] == 2 and "长文" not in set(milvus.index.stored_ids().values())
+        milvus.store.add_document(doc, chunks, encoder)
+    assert calls["n"] == 2 and "长文" not in set(milvus.store.stored_ids().values())
 
 
 def test_two_processes_share_one_milvus_server_and_see_each_others_additions(corpus, tmp_path, encoder):
@@ -106,12 +98,30 @@ def test_two_processes_share_one_milvus_server_and_see_each_others_additions(cor
             [sys.executable, "-c", f"import sys; sys.path[:0] = {[str(tmp_path.parent), os.path.dirname(__file__)]!r};"
              "from conftest import HashEncoder; from qa import Engine;"
              f"e = Engine(data_dir={str(corpus)!r}, index_dir={str(tmp_path / 'ix2')!r}, encoder=HashEncoder(),"
-             f" progress=False, store={uri!r}); print(e.index.embedded)"],
+             f" progress=False, store={uri!r}); print(e.store.embedded)"],
             capture_output=True, text=True, timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
         assert other.returncode == 0, other.stderr
         assert other.stdout.strip().splitlines()[-1] == "1"
         first.reload()                                        # the first sees it without embedding it again
-        assert first.index.embedded == 0 and "120万人次" in first.search("十里红妆文化园接待游客", k=1)[0].text
+        assert first.store.embedded == 0 and "120万人次" in first.search("十里红妆文化园接待游客", k=1)[0].text
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_milvus_lite_answers_from_new_processes_after_an_index_build(corpus, tmp_path):
+    """`index`, then `ask`, then `ask` again, each a new process with the real model, as users run it;
+    no traceback on any path, a bad store included."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+    def run(*args, store=str(tmp_path / "qa.db")):
+        return subprocess.run([sys.executable, "-m", "qa", "--data", str(corpus), "--index", str(tmp_path / "ix"),
+                               "--store", store, *args], capture_output=True, text=True, timeout=600, cwd=root)
+    built = run("index")
+    assert built.returncode == 0 and "index ready" in built.stdout, built.stderr[-2000:]
+    for _ in range(2):
+        asked = run("ask", "一号改革工程是什么？", "--json")
+        assert asked.returncode == 0, asked.stderr[-2000:]
+        assert "一号改革工程" in json.loads(asked.stdout)["hits"][0]["text"] and "Traceback" not in asked.stderr
+    bad = run("ask", "一号改革工程是什么？", store=str(corpus / "catalog.json" / "qa.db"))
+    assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr

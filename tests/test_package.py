@@ -46,7 +46,7 @@ def test_import_qa_in_a_script_uses_the_installed_copy_and_embeds_nothing_again(
     bin_dir, env, home, elsewhere = installed
     script = ("import qa, json; e = qa.Engine(progress=False); a = e.ask('那江北呢？', history=['镇海城乡居民收入倍差是多少？']);"
               "print(json.dumps({'file': qa.__file__, 'query': a.query, 'top': a.hits[0].text,"
-              " 'embedded': e.index.embedded, 'data': str(e.settings.data_dir)}, ensure_ascii=False))")
+              " 'embedded': e.store.embedded, 'data': str(e.settings.data_dir)}, ensure_ascii=False))")
     subprocess.run([str(bin_dir / "reform-qa"), "index"], cwd=elsewhere, env=env, check=True, capture_output=True,
                    timeout=600)
     proc = subprocess.run([str(bin_dir / "python"), "-c", script], cwd=elsewhere, env=env, capture_output=True,

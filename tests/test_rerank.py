@@ -50,5 +50,5 @@ def test_a_place_missing_from_the_corpus_abstains_and_says_why(engine):
 
 def test_every_mode_ranks_the_same_candidates(engine):
     modes = ("bm25", "dense", "hybrid", "rrf", "rerank")
-    tops = {m: {h.chunk_id for h in engine.ask("森林覆盖率", k=50, mode=m).hits} for m in modes}
+    tops = {m: {h.chunk_id for h in engine.ask_in_mode("森林覆盖率", m, k=50).hits} for m in modes}
     assert len({frozenset(t) for t in tops.values()}) == 1

@@ -6,8 +6,8 @@ import threading
 from pathlib import Path
 
 from conftest import HashEncoder
-from qa.index import Index, open_index
-from qa.library import add
+from qa.stores.local import LocalStore, open_local
+from qa.documents.library import add
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -18,7 +18,7 @@ sys.path[:0] = [{root!r}, {tests!r}]
 import faiss
 from pathlib import Path
 from conftest import HashEncoder
-from qa.index import open_index
+from qa.stores.local import open_local
 
 real_write = faiss.write_index
 def stalled_write(index, path):
@@ -26,13 +26,13 @@ def stalled_write(index, path):
     print("WRITING", flush=True)   # the build folder is half written: killed here
     time.sleep(60)
 faiss.write_index = stalled_write
-open_index(Path({data!r}), Path({index!r}), HashEncoder(), progress=False)
+open_local(Path({data!r}), Path({index!r}), HashEncoder(), progress=False)
 """
 
 
 def test_killing_a_build_mid_write_leaves_the_previous_index_loadable(corpus, tmp_path):
     index_dir = tmp_path / "index"
-    before = open_index(corpus, index_dir, HashEncoder(), progress=False)
+    before = open_local(corpus, index_dir, HashEncoder(), progress=False)
     (corpus / "new.txt").write_text("新增文档\n\n镇海区新建一座图书馆，藏书五十万册。", encoding="utf-8")
     script = SLOW_WRITER.format(root=str(ROOT), tests=str(TESTS), data=str(corpus), index=str(index_dir))
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -42,9 +42,9 @@ def test_killing_a_build_mid_write_leaves_the_previous_index_loadable(corpus, tm
         child.kill()
         child.wait(timeout=10)
     assert len(list(index_dir.glob("build-*"))) == 2            # the old build and the half-written one
-    survivor = Index.load(index_dir)
+    survivor = LocalStore.load(index_dir)
     assert survivor.fingerprint == before.fingerprint and len(survivor.chunks) == len(before.chunks)
-    after = open_index(corpus, index_dir, HashEncoder(), progress=False)   # the next update completes
+    after = open_local(corpus, index_dir, HashEncoder(), progress=False)   # the next update completes
     assert any(c.doc_id == "new" for c in after.chunks)
     assert after.embedded == sum(1 for c in after.chunks if c.doc_id == "new")
     assert len(list(index_dir.glob("build-*"))) == 2            # the half-written folder is cleaned up
@@ -52,7 +52,7 @@ def test_killing_a_build_mid_write_leaves_the_previous_index_loadable(corpus, tm
 
 def test_concurrent_adds_and_searches_never_see_a_partial_index(corpus, tmp_path):
     index_dir = tmp_path / "index"
-    open_index(corpus, index_dir, HashEncoder(), progress=False)
+    open_local(corpus, index_dir, HashEncoder(), progress=False)
     errors, loads = [], []
 
     def writer(name):
@@ -61,17 +61,17 @@ def test_concurrent_adds_and_searches_never_see_a_partial_index(corpus, tmp_path
                 path = tmp_path / f"{name}-{i}.txt"
                 path.write_text(f"{name}文档{i}\n\n{name}第{i}号通报：推进改革项目{i}个，投资{i}亿元。", encoding="utf-8")
                 add(corpus, [path])
-                open_index(corpus, index_dir, HashEncoder(), progress=False)
+                open_local(corpus, index_dir, HashEncoder(), progress=False)
         except Exception as e:   # noqa: BLE001 - any failure is the test's failure
             errors.append(repr(e))
 
     def reader(stop):
-        from qa.search import Engine
+        from qa.engine import Engine
         while not stop.is_set():
             try:
-                index = Index.load(index_dir)
+                index = LocalStore.load(index_dir)
                 assert index.vectors.shape[0] == len(index.chunks) == index.dense.ntotal
-                engine = Engine(data_dir=corpus, index_dir=index_dir, encoder=HashEncoder(), index=index)
+                engine = Engine(data_dir=corpus, index_dir=index_dir, encoder=HashEncoder(), opened=index)
                 assert engine.search("改革", k=3)
                 loads.append(len(index.chunks))
             except Exception as e:   # noqa: BLE001
@@ -91,5 +91,5 @@ def test_concurrent_adds_and_searches_never_see_a_partial_index(corpus, tmp_path
     assert loads and len(set(loads)) > 1                        # readers saw the index grow
     catalog = json.loads((corpus / "catalog.json").read_text(encoding="utf-8"))
     assert {f"{n}-{i}" for n in ("甲", "乙") for i in range(3)} <= set(catalog)
-    final = open_index(corpus, index_dir, HashEncoder(), progress=False)
+    final = open_local(corpus, index_dir, HashEncoder(), progress=False)
     assert {c.doc_id for c in final.chunks} >= set(catalog)

@@ -1,4 +1,4 @@
-"""Bench of the embedding model: its speed against this machine's compute bound, and warm query latency
+"""Encoder: the embedding model's speed against this machine's compute bound, and warm query latency
 while another process encodes beside it (an index build, or a second app worker asking questions)."""
 from __future__ import annotations
 
@@ -9,24 +9,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench import timed
-from .embeddings import E5Encoder, Encoder
-from .index import index_text
-from .ingest import load_corpus
-from .search import Engine
+from ..documents.document import index_text
+from ..documents.folder import load_corpus
+from ..encoders import E5Encoder, Encoder, load_encoder
+from ..engine import Engine
+from .measure import matmul_gflops, timed
 
 # Multiply-adds per token in e5-small's 12 transformer layers (attention projections 4 x 384 x 384, feed
 # forward 2 x 384 x 1536); the 96M-parameter embedding table is a lookup, not compute.
 E5_MACS_PER_TOKEN = 12 * (4 * 384 * 384 + 2 * 384 * 1536)
 WORKER_SECONDS = 60
-
-
-def matmul_gflops(n: int = 1024) -> float:
-    """This machine's dense float32 compute bound as numpy's BLAS reaches it: best of 5 n x n matmuls."""
-    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
-    best = min(timed(lambda: a @ a) for _ in range(5))
-    return 2 * n ** 3 / best / 1e9
-
 
 
 def encoder_speed(encoder: Encoder, data_dir: Path, question: str = "2019年镇海GDP是多少？") -> dict:
@@ -37,9 +29,8 @@ def encoder_speed(encoder: Encoder, data_dir: Path, question: str = "2019年镇�
     passages_s = len(texts) / timed(lambda: [encoder.encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
     out = {"model": encoder.name, "query_p50_ms": round(query_ms, 2), "passages_per_s": round(passages_s, 1)}
     if isinstance(encoder, E5Encoder):
-        model = encoder._model
-        q_tokens = model.token_count(question, True)
-        p_tokens = float(np.mean([model.token_count(t) for t in texts]))
+        q_tokens = encoder.token_count(question, True)
+        p_tokens = float(np.mean([encoder.token_count(t) for t in texts]))
         bound = matmul_gflops()
         query_gflops = 2 * E5_MACS_PER_TOKEN * q_tokens / (query_ms / 1000) / 1e9
         passage_gflops = 2 * E5_MACS_PER_TOKEN * p_tokens * passages_s / 1e9
@@ -63,7 +54,7 @@ def contention(engine: Engine, questions: list[str]) -> dict:
         engine.ask(q)
     out = {"idle_p50_ms": round(_ask_p50(engine, questions), 2)}
     for job in ("build", "ask"):
-        worker = subprocess.Popen([sys.executable, "-m", "qa.bench_model", job, str(engine.settings.data_dir),
+        worker = subprocess.Popen([sys.executable, "-m", "qa.bench.encoder", job, str(engine.settings.data_dir),
                                    str(engine.settings.index_dir)], stdout=subprocess.PIPE, text=True)
         try:
             worker.stdout.readline()   # "ready": the worker's model is loaded and it is encoding
@@ -78,7 +69,6 @@ def contention(engine: Engine, questions: list[str]) -> dict:
 def _worker(job: str, data_dir: str, index_dir: str) -> None:
     """The process beside: embeds passages as an index build does, or asks questions as an app worker."""
     if job == "build":
-        from .embeddings import load_encoder
         encoder = load_encoder()
         texts = [index_text(c) for c in load_corpus(Path(data_dir))[1]][:32]
         encoder.encode(texts[:2])

@@ -1,4 +1,4 @@
-"""Bench of the ways in: the Python API in-process, POST /api/search and gradio_client's /search, each with
+"""Ways in: the Python API in-process, POST /api/search and gradio_client's /search, each with
 1 and 20 concurrent clients, against the real app started on 127.0.0.1 (and stopped afterwards)."""
 from __future__ import annotations
 
@@ -10,9 +10,12 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import numpy as np
+from gradio_client import Client
 
-from .search import Engine
+from ..engine import Engine
+from ..settings import K
 
 CALLS = 60                 # calls per way and concurrency level
 CONCURRENCY = (1, 20)
@@ -32,7 +35,6 @@ def start_server(data_dir: Path, index_dir: Path, model: str | None) -> tuple[su
     proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    import httpx
     deadline = time.time() + 300
     while time.time() < deadline:
         try:
@@ -71,8 +73,6 @@ def _run(call, questions: list[str], clients: int) -> dict:
 
 def bench_api(data_dir: Path, index_dir: Path, model: str | None, questions: list[str]) -> dict:
     """Each way in at each concurrency; the server runs in its own process, as in production."""
-    import httpx
-    from gradio_client import Client
     engine = Engine(data_dir=data_dir, index_dir=index_dir, model=model, progress=False)
     proc, url = start_server(data_dir, index_dir, model)
     try:
@@ -80,9 +80,9 @@ def bench_api(data_dir: Path, index_dir: Path, model: str | None, questions: lis
         gradio = Client(url + "/", verbose=False)
 
         def post(question: str) -> None:
-            http.post("/api/search", json={"question": question, "k": 3}).raise_for_status()
-        ways = {"python": lambda q: engine.ask(q, k=3), "http /api/search": post,
-                "gradio_client /search": lambda q: gradio.predict(q, 3, api_name="/search")}
+            http.post("/api/search", json={"question": question, "k": K}).raise_for_status()
+        ways = {"python": lambda q: engine.ask(q, k=K), "http /api/search": post,
+                "gradio_client /search": lambda q: gradio.predict(q, K, api_name="/search")}
         for call in ways.values():   # warm: model, index pages, connections
             call(questions[0])
         rows = {name: [_run(call, questions, n) for n in CONCURRENCY] for name, call in ways.items()}

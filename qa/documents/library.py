@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -14,11 +13,13 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from .ingest import CATALOG, Document, IngestError, corpus_files, document, load_catalog, parse, read_text
-from .readers import check_type, extract
+from ..settings import MAX_FILE_MB
+from .document import Document, IngestError
+from .folder import CATALOG, corpus_files, document, load_catalog, write_atomic
+from .parse import parse
+from .readers import check_type, extract, read_text
 
 ORIGINALS = "originals"     # data/originals/ keeps each added file as it was uploaded, for checking citations
-MAX_MB = 50                 # default size limit per file
 
 
 @dataclass(frozen=True)
@@ -38,20 +39,6 @@ def safe_id(name: str, taken: set[str]) -> str:
     while candidate in taken or candidate in (CATALOG.split(".")[0], ORIGINALS):
         candidate, n = f"{stem}-{n}", n + 1
     return candidate
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file so readers see the old or the new content, never a part: temp file, fsync, replace."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _fingerprint(text: str) -> str:
@@ -82,7 +69,7 @@ def documents(data_dir: Path) -> list[Document]:
 
 
 def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date: str | None = None,
-        author: str | None = None, district: str | None = None, max_mb: float = MAX_MB,
+        author: str | None = None, district: str | None = None, max_mb: float = MAX_FILE_MB,
         names: list[str] | None = None) -> list[Added]:
     """Copy files into the corpus as UTF-8 text (originals kept), one result per file; a bad file
     never stops the batch. `names` are the user's file names when `paths` are upload temp files."""

@@ -1,16 +1,14 @@
-"""Ingest: read document files, repair PDF/newspaper layout artefacts, cut paragraphs into chunks."""
+"""Parse: a document's text -> its title and chunks (layout artefacts repaired, headings kept as a path),
+and its header passage (byline, author, source)."""
 from __future__ import annotations
 
-import hashlib
-import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 import jieba
 
-TEXT_SUFFIXES = (".txt", ".md")
-CATALOG = "catalog.json"
+from .document import Chunk, Document, content_hash
+
 MAX_CHARS = 200   # a longer paragraph is split at sentence boundaries (200 beat 250/320/400 on dev)
 MIN_CHARS = 40    # a shorter paragraph is merged with its neighbour in the same section
 SHORT = 40        # headings, captions and bylines are at most this long
@@ -28,33 +26,6 @@ BYLINE_LINES = 40   # signatures are looked for in a document's first 40 lines (
 HEADER = "署名与来源"   # heading of a document's header passage (paragraph 0): who wrote, spoke or reported
 
 
-class IngestError(ValueError):
-    """A document that cannot be read; the message names the file and the fix."""
-
-
-@dataclass(frozen=True)
-class Document:
-    """One source document and the metadata its citations show."""
-    doc_id: str
-    title: str
-    date: str = ""
-    author: str = ""
-    source: str = ""
-    district: str = ""
-    path: str = ""
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """One answer passage: a paragraph (or part of one) with where it stands in its document."""
-    id: str
-    doc_id: str
-    text: str
-    paragraph: int
-    heading: str = ""
-    page: int = 0       # 1-based PDF page the passage starts on; 0 for documents without pages
-
-
 @dataclass
 class _Block:
     text: str
@@ -62,28 +33,6 @@ class _Block:
     level: int = 0
     gap: int = 0         # blank lines before the block
     page: int = 0        # page (1-based) when the text has \f page breaks, else 0
-
-
-def read_text(path: Path) -> str:
-    """Decode a text file whatever its encoding (UTF-8/BOM, UTF-16, GBK/GB18030...)."""
-    data = Path(path).read_bytes()
-    if not data.strip():
-        raise IngestError(f"{Path(path).name} is empty: add text to it or remove it")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030")   # GB18030 is a superset of GBK and GB2312
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
-    best = from_bytes(data).best()
-    if best is None:
-        raise IngestError(f"cannot decode {Path(path).name}: it is not text; save it as UTF-8 and retry")
-    return str(best)
 
 
 def _is_terminal(text: str) -> bool:
@@ -194,11 +143,6 @@ def _split_long(text: str) -> list[str]:
     return pieces
 
 
-def chunk_id(doc_id: str, heading: str, text: str) -> str:
-    """Content hash of a chunk: unchanged text keeps its id, so it is never re-embedded."""
-    return hashlib.sha256(f"{doc_id}\n{heading}\n{text}".encode()).hexdigest()[:16]
-
-
 def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
     """Clean one document's text and return (title found in it, chunks)."""
     title, blocks = _classify(_blocks(text))
@@ -233,7 +177,7 @@ def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
             merged[-1] = (prev[0], heading, prev[2] + "\n" + body, prev[3])
         else:
             merged.append((num, heading, body, page))
-    chunks = [Chunk(chunk_id(doc_id, heading, piece), doc_id, piece, num, heading, page)
+    chunks = [Chunk(content_hash(doc_id, heading, piece), doc_id, piece, num, heading, page)
               for num, heading, body, page in merged for piece in _split_long(body)]
     return title, chunks
 
@@ -261,45 +205,4 @@ def header_chunk(doc: Document, found: list[str]) -> Chunk | None:
     if doc.source:
         lines.append(f"来源：{doc.source}")
     text = "\n".join(lines)
-    return Chunk(chunk_id(doc.doc_id, HEADER, text), doc.doc_id, text, 0, HEADER)
-
-
-def load_catalog(data_dir: Path) -> dict[str, dict]:
-    """Read data/catalog.json: {doc_id: {title, date, author, source, district}}."""
-    path = Path(data_dir) / CATALOG
-    if not path.exists():
-        return {}
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as e:
-        raise IngestError(f"{path} is not valid JSON ({e}); fix the file or delete it") from None
-
-
-def corpus_files(data_dir: Path) -> list[Path]:
-    """The document files of a corpus folder (not its subfolders), in name order."""
-    return sorted(p for p in Path(data_dir).iterdir() if p.suffix.lower() in TEXT_SUFFIXES and p.is_file())
-
-
-def document(path: Path, catalog: dict[str, dict], found_title: str = "") -> Document:
-    """A file's Document: its catalog metadata, titled by the title found in it (or its id) if none."""
-    meta = {k: str(v) for k, v in catalog.get(path.stem, {}).items()
-            if k in ("title", "date", "author", "source", "district")}
-    meta.setdefault("title", found_title or path.stem)
-    return Document(doc_id=path.stem, path=str(path), **meta)
-
-
-def load_corpus(data_dir: Path) -> tuple[list[Document], list[Chunk]]:
-    """Read every document in data_dir (not its subfolders) into documents and chunks."""
-    data_dir = Path(data_dir)
-    if not data_dir.is_dir():
-        raise IngestError(f"no corpus folder {data_dir}: create it or pass --data DIR")
-    catalog = load_catalog(data_dir)
-    docs, chunks = [], []
-    for path in corpus_files(data_dir):
-        text = read_text(path)
-        found_title, doc_chunks = parse(text, path.stem)
-        doc = document(path, catalog, found_title)
-        header = header_chunk(doc, bylines(text))
-        docs.append(doc)
-        chunks.extend(([header] if header else []) + doc_chunks)
-    return docs, chunks
+    return Chunk(content_hash(doc.doc_id, HEADER, text), doc.doc_id, text, 0, HEADER)

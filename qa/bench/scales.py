@@ -1,9 +1,7 @@
-"""Bench: build throughput, per-stage query latency, memory and disk, against a naive baseline."""
+"""Scales: build throughput, per-stage query latency, memory and disk at the real corpus, 10K and 100K
+chunks (each scale in its own process), against a naive rank_bm25 + numpy baseline."""
 from __future__ import annotations
 
-import json
-import random
-import re
 import resource
 import shutil
 import tempfile
@@ -15,78 +13,17 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from .embeddings import load_encoder
-from .evaluate import load_questions
-from .index import Index, index_text, open_index
-from .ingest import load_corpus
-from .search import CANDIDATES, GLOSSARY_WEIGHT, Engine
-from .store import Filters
-
-_SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]*")   # a heading line is a sentence of its own
+from ..documents.document import index_text
+from ..documents.folder import load_corpus
+from ..encoders import load_encoder
+from ..engine import CANDIDATES, GLOSSARY_WEIGHT, Engine
+from ..evaluate import load_questions
+from ..stores import Filters
+from ..stores.local import LocalStore, open_local
+from .encoder import contention, encoder_speed
+from .measure import copy_bandwidth, percentiles, timed
+from .synthetic import SentenceMeanEncoder, write_scaled_corpus
 STAGES = ("encode", "retrieve", "fusion", "format")   # retrieve: BM25 + dense top-N through the store
-
-
-def percentiles(seconds: list[float]) -> dict[str, float]:
-    """p50 and p95 in milliseconds."""
-    ms = np.array(seconds) * 1000
-    return {"p50_ms": round(float(np.percentile(ms, 50)), 3), "p95_ms": round(float(np.percentile(ms, 95)), 3)}
-
-
-def copy_bandwidth(mb: int = 256) -> float:
-    """Measured memory bandwidth, bytes moved per second (read + written, as STREAM counts a copy):
-    best of 5 numpy copies of `mb` MB, far larger than any CPU cache."""
-    src = np.ones(mb * 2**20 // 4, np.float32)
-    dst = np.empty_like(src)
-    best = min(timed(lambda: np.copyto(dst, src)) for _ in range(5))
-    return 2 * src.nbytes / best
-
-
-def timed(fn) -> float:
-    """Seconds one call of fn takes."""
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-class SentenceMeanEncoder:
-    """Vectors for resampled chunks: the normalised mean of real vectors of their sentences (each
-    sentence embedded once), so 100K chunks get realistic vectors without embedding 100K texts."""
-
-    def __init__(self, base):
-        self.base, self.name, self.dim = base, base.name, base.dim
-        self.cache: dict[str, np.ndarray] = {}
-
-    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
-        if query:
-            return self.base.encode(texts, query=True)
-        parts = [_SENTENCE.findall(t) or [t] for t in texts]
-        new = sorted({s for p in parts for s in p} - self.cache.keys())
-        for start in range(0, len(new), 256):
-            batch = new[start:start + 256]
-            self.cache.update(zip(batch, self.base.encode(batch)))
-        out = np.array([np.mean([self.cache[s] for s in p], axis=0) for p in parts], np.float32)
-        return out / np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
-
-
-def write_scaled_corpus(source: Path, target: Path, chunks: int, seed: int = 7) -> None:
-    """A corpus of about `chunks` paragraphs resampled from the real corpus's sentences, 1000 per file."""
-    _, real = load_corpus(source)
-    sentences = [s for c in real for s in _SENTENCE.findall(c.text) if 8 < len(s) <= 120 and s[-1] in "。！？；"]
-    lengths = [min(max(len(c.text), 60), 195) for c in real]
-    rng = random.Random(seed)
-    target.mkdir(parents=True)
-    for f in range(0, chunks, 1000):
-        paragraphs = []
-        for _ in range(min(1000, chunks - f)):
-            text, want = rng.choice(sentences), rng.choice(lengths)
-            while True:   # whole sentences, 60-195 chars: the chunker keeps one paragraph as one chunk
-                more = rng.choice(sentences)
-                if len(text) + len(more) > 195 or (len(text) >= 60 and len(text) + len(more) > want):
-                    break
-                text += more
-            paragraphs.append(text)
-        (target / f"scaled-{f // 1000:04d}.txt").write_text(f"合成文档{f // 1000}\n\n" + "\n\n".join(paragraphs),
-                                                            encoding="utf-8")
 
 
 def _latencies(engine: Engine, questions: list[str]) -> dict:
@@ -97,13 +34,13 @@ def _latencies(engine: Engine, questions: list[str]) -> dict:
     stages = {s: [] for s in STAGES}
     total = []
     for q in questions:
-        engine._contexts.clear()
+        engine.passages.forget()
         total.append(timed(lambda: engine.ask(q)))
-        engine._contexts.clear()
+        engine.passages.forget()
         t0 = time.perf_counter()
         query = engine.query(q)                   # glossary expansion + encoding the question
         t1 = time.perf_counter()
-        found = engine.index.retrieve(query.text, " ".join(query.expansion.added), GLOSSARY_WEIGHT, query.vector,
+        found = engine.store.retrieve(query.text, " ".join(query.expansion.added), GLOSSARY_WEIGHT, query.vector,
                                       CANDIDATES, Filters())
         t2 = time.perf_counter()
         ranking = engine.fuse(query, found.positions, found.bm25, found.dense)
@@ -116,7 +53,7 @@ def _latencies(engine: Engine, questions: list[str]) -> dict:
             **{s: percentiles(v) for s, v in stages.items()}}
 
 
-def _naive(index: Index, questions: list[str], qvecs: np.ndarray) -> dict:
+def _naive(index: LocalStore, questions: list[str], qvecs: np.ndarray) -> dict:
     """What a user might write: rank_bm25 over the same tokens plus a numpy brute-force cosine scan."""
     from rank_bm25 import BM25Okapi
     tokens = [index.tokenizer(index_text(c)) or ["∅"] for c in index.chunks]
@@ -130,7 +67,7 @@ def _naive(index: Index, questions: list[str], qvecs: np.ndarray) -> dict:
             "retrieval": percentiles([a + b for a, b in zip(lexical, dense)])}
 
 
-def _dense_scan(index: Index, qvecs: np.ndarray, bandwidth: float, hnsw: bool) -> dict:
+def _dense_scan(index: LocalStore, qvecs: np.ndarray, bandwidth: float, hnsw: bool) -> dict:
     """Flat FAISS scan time against the memory-bandwidth bound, and HNSW recall@10 against flat."""
     vectors = np.ascontiguousarray(index.vectors, dtype=np.float32)
     flat = faiss.IndexFlatIP(vectors.shape[1])
@@ -151,23 +88,24 @@ def _dense_scan(index: Index, qvecs: np.ndarray, bandwidth: float, hnsw: bool) -
     return out
 
 
-def run_scale(label: str, data_dir: str, model: str, scaled: bool, questions: list[str], naive_queries: int,
+def run_scale(label: str, data_dir: str, model: str, source: str, questions: list[str], naive_queries: int,
               bandwidth: float) -> dict:
     """Build, save and query one corpus; runs in its own process so peak RSS is this scale's alone."""
     base = load_encoder(model)
+    scaled = source != data_dir    # a corpus resampled from `source`
     encoder = SentenceMeanEncoder(base) if scaled else base
     if scaled:   # embed the real sentences up front: not part of this scale's build
-        encoder.encode([c.text for c in load_corpus(Path(__file__).resolve().parent.parent / "data")[1]])
+        encoder.encode([c.text for c in load_corpus(Path(source))[1]])
     work = Path(tempfile.mkdtemp(prefix="qa-bench-"))
     try:
         start = time.perf_counter()
         documents, chunks = load_corpus(Path(data_dir))
         ingest = time.perf_counter() - start
-        index = Index.build(documents, chunks, encoder, progress=False)
+        index = LocalStore.build(documents, chunks, encoder, progress=False)
         save = timed(lambda: index.save(work / "index"))
         stages = {"ingest": ingest, **index.timings, "save": save}
         n = len(chunks)
-        engine = Engine(data_dir=data_dir, index_dir=work / "index", encoder=encoder, index=index)
+        engine = Engine(data_dir=data_dir, index_dir=work / "index", encoder=encoder, opened=index)
         qvecs = np.array([base.encode([q], query=True)[0] for q in questions], np.float32)
         row = {"label": label, "model": base.name, "chunks": n, "dense_vectors": "mean of real sentence vectors" if scaled
                else "embedded", "build_s": {k: round(v, 3) for k, v in stages.items()},
@@ -189,11 +127,11 @@ def _incremental(data_dir: Path, work: Path, encoder) -> dict:
     """Add one document to a copy of the corpus and re-open the index: only its chunks are embedded."""
     copy = work / "data"
     shutil.copytree(data_dir, copy, ignore=shutil.ignore_patterns("eval"))
-    full = timed(lambda: open_index(copy, work / "inc", encoder, progress=False))
+    full = timed(lambda: open_local(copy, work / "inc", encoder, progress=False))
     first = sorted(copy.glob("*.txt"))[0]
     (copy / "added-document.txt").write_text(first.read_text(encoding="utf-8"), encoding="utf-8")
     seconds = time.perf_counter()
-    index = open_index(copy, work / "inc", encoder, progress=False)
+    index = open_local(copy, work / "inc", encoder, progress=False)
     seconds = time.perf_counter() - seconds
     new = sum(1 for c in index.chunks if c.doc_id == "added-document")
     return {"full_build_s": round(full, 3), "add_one_doc_s": round(seconds, 3), "chunks": len(index.chunks),
@@ -203,7 +141,6 @@ def _incremental(data_dir: Path, work: Path, encoder) -> dict:
 def bench(data_dir: Path, model: str, quick: bool = False) -> dict:
     """Run every scale (real corpus, 10K, and 100K unless quick), each in a fresh process; then the
     model's speed against the compute bound and query latency beside a second encoding process."""
-    from .bench_model import contention, encoder_speed
     bandwidth = copy_bandwidth()
     questions = [q.question for q in load_questions()][: 20 if quick else 100]
     scales = [("real", None), ("10K", 10_000)] + ([] if quick else [("100K", 100_000)])
@@ -216,14 +153,14 @@ def bench(data_dir: Path, model: str, quick: bool = False) -> dict:
                     folder = tmp / label
                     write_scaled_corpus(data_dir, folder, size)
                 naive = len(questions) if not size or size <= 10_000 else 10
-                rows.append(pool.submit(run_scale, label, str(folder), model, bool(size), questions, naive,
+                rows.append(pool.submit(run_scale, label, str(folder), model, str(data_dir), questions, naive,
                                         bandwidth).result())
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix="qa-bench-index-") as scratch:
         engine = Engine(data_dir=data_dir, index_dir=scratch, model=model, progress=False)   # never the user's
         restart = Engine(data_dir=data_dir, index_dir=engine.settings.index_dir, encoder=engine.encoder,
-                         progress=False).index.embedded    # a restart opens the saved index: embeds nothing
+                         progress=False).store.embedded    # a restart opens the saved index: embeds nothing
         speed = encoder_speed(engine.encoder, data_dir)
         contended = contention(engine, questions[:20])
     return {"copy_bandwidth_gb_s": round(bandwidth / 1e9, 2), "queries": len(questions), "model": rows[0]["model"],
@@ -287,8 +224,3 @@ def table(result: dict) -> str:
             out.append(f"\nadd one document: {i['new_chunks']} new of {i['chunks']} chunks, {i['embedded']} embedded, "
                        f"{i['add_one_doc_s']} s (full build {i['full_build_s']} s)")
     return "\n".join(out)
-
-
-def write(result: dict, path: Path) -> None:
-    """Write the figures as JSON."""
-    Path(path).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")

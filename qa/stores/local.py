@@ -1,12 +1,13 @@
-"""Index: dense vectors in FAISS plus jieba-BM25 (bm25s), persisted atomically with a checked manifest."""
+"""Local: the default store, a folder holding dense vectors in FAISS and jieba-BM25 (bm25s), persisted
+atomically with a checked manifest."""
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -14,39 +15,25 @@ import bm25s
 import faiss
 import numpy as np
 from filelock import FileLock
-from tqdm import tqdm
 
-from .embeddings import Encoder
-from .ingest import Chunk, Document, load_corpus
-from .store import Candidates, Filters
-from .text import Tokenizer, corpus_terms
+from ..documents.document import Chunk, Document, index_text
+from ..documents.folder import load_corpus
+from ..encoders import Encoder
+from ..progress import Progress
+from ..text import Tokenizer, corpus_terms
+from .base import Candidates, Filters, Report, StoreError, fingerprint, idf, plan
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"         # names the live build folder; replaced atomically with os.replace
+BATCH = 64                  # chunks embedded at a time
 HNSW_ABOVE = 200_000        # exact flat search up to this many chunks, HNSW beyond (see `python -m qa bench`)
-BIGRAMS = True              # character-bigram fallback tokens (raised dev hit@3 0.925 -> 0.962)
 FAISS_THREADS = 1           # one query at a time: a second OpenMP thread only contends with the encoder's
                             # threads (measured at 100K chunks: flat search p50 28 ms with 2 threads, 7 ms with 1)
 faiss.omp_set_num_threads(FAISS_THREADS)
 
 
-class IndexFormatError(RuntimeError):
+class StoreFormatError(StoreError):
     """A stored index that cannot be used; the message says how to rebuild it."""
-
-
-def index_text(chunk: Chunk) -> str:
-    """What is embedded and BM25-indexed for a chunk: its heading path gives the passage context."""
-    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
-
-
-def fingerprint(documents: list[Document], chunks: list[Chunk]) -> str:
-    """Hash of everything the index is built from: chunk ids and document metadata."""
-    h = hashlib.sha256(f"v{FORMAT_VERSION} bigrams={BIGRAMS}".encode())
-    for d in documents:
-        h.update(json.dumps(asdict(d), ensure_ascii=False, sort_keys=True).encode())
-    for c in chunks:
-        h.update(c.id.encode())
-    return h.hexdigest()[:20]
 
 
 def dense_index(vectors: np.ndarray) -> faiss.Index:
@@ -64,7 +51,7 @@ def dense_index(vectors: np.ndarray) -> faiss.Index:
 
 
 @dataclass
-class Index:
+class LocalStore:
     """Chunks with their vectors, FAISS and BM25 indexes, and the manifest they were built under."""
     documents: list[Document]
     chunks: list[Chunk]
@@ -76,8 +63,10 @@ class Index:
     fingerprint: str
     embedded: int = 0                                        # chunks embedded by the last build (rest cached)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per build stage, for `qa bench`
+    report: Report = field(default_factory=Report)           # against the corpus folder it was opened with
+    folder: Path = Path()                                    # the index folder it was loaded from or saved to
 
-    # -- the Store protocol (qa.store): retrieval over this folder ---------------------------------
+    # -- the Store protocol (qa.stores.base): retrieval over this folder ---------------------------------
     def knows(self, token: str) -> bool:
         """Whether the corpus uses a token (it is in the BM25 vocabulary)."""
         return bool(self.chunks) and token in self.bm25.vocab_dict
@@ -86,10 +75,8 @@ class Index:
         """BM25 inverse document frequency of a token (unknown tokens get the largest)."""
         if not hasattr(self, "_df"):
             self._df = np.diff(np.asarray(self.bm25.scores["indptr"])) if self.chunks else np.zeros(0)
-        n = max(len(self.chunks), 1)
         tid = self.bm25.vocab_dict.get(token) if self.chunks else None
-        df = int(self._df[tid]) if tid is not None and tid < len(self._df) else 0
-        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+        return idf(int(self._df[tid]) if tid is not None and tid < len(self._df) else 0, len(self.chunks))
 
     def lexical(self, text: str) -> np.ndarray:
         """BM25 score of every chunk for a text."""
@@ -116,7 +103,8 @@ class Index:
 
     @classmethod
     def build(cls, documents: list[Document], chunks: list[Chunk], encoder: Encoder,
-              cache: dict[str, np.ndarray] | None = None, progress: bool = True) -> "Index":
+              cache: dict[str, np.ndarray] | None = None, progress: bool = True,
+              callback: Callable[[int, int], None] | None = None) -> "LocalStore":
         """Embed (reusing cached vectors by chunk id), tokenize and index the chunks."""
         cache = cache or {}
         clock = [time.perf_counter()]
@@ -126,7 +114,7 @@ class Index:
             now = time.perf_counter()
             timings[stage] = now - clock[0]
             clock[0] = now
-        tokenizer = Tokenizer(corpus_terms(c.text for c in chunks), bigrams=BIGRAMS)
+        tokenizer = Tokenizer(corpus_terms(c.text for c in chunks))
         tokens = [tokenizer(index_text(c)) or ["∅"] for c in chunks]
         lap("tokenize")
         vectors = np.zeros((len(chunks), encoder.dim), np.float32)
@@ -134,11 +122,11 @@ class Index:
         for i, c in enumerate(chunks):
             if c.id in cache:
                 vectors[i] = cache[c.id]
-        batches = range(0, len(todo), 64)
-        for start in tqdm(batches, desc=f"embedding {len(todo)} new chunks", unit="batch",
-                          disable=not progress or not todo):
-            ids = todo[start:start + 64]
-            vectors[ids] = encoder.encode([index_text(chunks[i]) for i in ids])
+        with Progress(len(todo), f"embedding {len(todo)} new chunks", progress, callback) as done:
+            for start in range(0, len(todo), BATCH):
+                ids = todo[start:start + BATCH]
+                vectors[ids] = encoder.encode([index_text(chunks[i]) for i in ids])
+                done.update(len(ids))
         lap("embed")
         dense = dense_index(vectors)
         lap("faiss")
@@ -149,13 +137,33 @@ class Index:
         return cls(documents, chunks, vectors, dense, bm25, tokenizer, encoder.name,
                    fingerprint(documents, chunks), len(todo), timings)
 
+    def vectors_by_id(self) -> dict[str, np.ndarray]:
+        """Each chunk's vector by chunk id (what a rebuild need not embed again)."""
+        return {c.id: v for c, v in zip(self.chunks, self.vectors)}
+
+    def remove(self, doc_ids: list[str]) -> list[str]:
+        """Delete documents from this store and its folder (index_dir it was loaded from or saved to);
+        returns the ids it held. Nothing is embedded: the other chunks keep their vectors."""
+        held = [d.doc_id for d in self.documents if d.doc_id in set(doc_ids)]
+        if not held:
+            return []
+        with FileLock(str(self.folder / ".lock")):
+            current = LocalStore.load(self.folder)   # another process may have added since this one loaded
+            keep = [d for d in current.documents if d.doc_id not in held]
+            chunks = [c for c in current.chunks if c.doc_id not in held]
+            kept = LocalStore.build(keep, chunks, _Cached(current), current.vectors_by_id(), progress=False)
+            kept.save(self.folder)
+        self.__dict__.update({k: v for k, v in kept.__dict__.items() if k not in ("report", "folder")})
+        self.__dict__.pop("_df", None)
+        return held
+
     def save(self, index_dir: Path) -> Path:
         """Write a new build folder, then atomically point CURRENT at it; readers never see a partial index."""
         index_dir = Path(index_dir)
         index_dir.mkdir(parents=True, exist_ok=True)
         build = Path(tempfile.mkdtemp(prefix="build-", dir=index_dir))
         manifest = {"format": FORMAT_VERSION, "model": self.model, "dim": int(self.vectors.shape[1]),
-                    "fingerprint": self.fingerprint, "chunks": len(self.chunks), "bigrams": BIGRAMS}
+                    "fingerprint": self.fingerprint, "chunks": len(self.chunks), "bigrams": True}
         with open(build / "chunks.jsonl", "w", encoding="utf-8") as f:
             for c in self.chunks:
                 f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
@@ -167,6 +175,7 @@ class Index:
         if self.chunks:
             self.bm25.save(str(build / "bm25"), show_progress=False)
         (build / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        self.folder = index_dir
         current = index_dir / CURRENT
         previous = current.read_text(encoding="utf-8").strip() if current.exists() else ""
         pointer = index_dir / f".{CURRENT}.{os.getpid()}"
@@ -181,56 +190,84 @@ class Index:
         return build
 
     @classmethod
-    def load(cls, index_dir: Path) -> "Index":
+    def load(cls, index_dir: Path) -> "LocalStore":
         """Load the live build named by CURRENT, checking its manifest (retried if a writer swaps it)."""
-        for attempt in range(3):
+        for _ in range(2):
             try:
                 return cls._load(Path(index_dir))
             except FileNotFoundError:
-                if attempt == 2:
-                    raise IndexFormatError(f"index in {index_dir} kept changing while loading: retry") from None
-        raise AssertionError("unreachable")
+                pass   # CURRENT moved on and its old build was dropped meanwhile: read the new one
+        try:
+            return cls._load(Path(index_dir))
+        except FileNotFoundError:
+            raise StoreFormatError(f"index in {index_dir} kept changing while loading: retry") from None
 
     @classmethod
-    def _load(cls, index_dir: Path) -> "Index":
+    def _load(cls, index_dir: Path) -> "LocalStore":
         try:
             build = index_dir / (index_dir / CURRENT).read_text(encoding="utf-8").strip()
             manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            raise IndexFormatError(f"no usable index in {index_dir}: run `python -m qa index`") from None
+            raise StoreFormatError(f"no usable index in {index_dir}: run `python -m qa index`") from None
         if manifest.get("format") != FORMAT_VERSION:
-            raise IndexFormatError(f"index in {index_dir} has format {manifest.get('format')}, this version "
+            raise StoreFormatError(f"index in {index_dir} has format {manifest.get('format')}, this version "
                                    f"reads {FORMAT_VERSION}: run `python -m qa index --rebuild`")
         chunks = [Chunk(**json.loads(line)) for line in
                   (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
         documents = [Document(**d) for d in json.loads((build / "documents.json").read_text(encoding="utf-8"))]
         vectors = np.load(build / "vectors.npy")
         if vectors.shape != (len(chunks), manifest["dim"]):
-            raise IndexFormatError(f"index in {index_dir} is inconsistent: run `python -m qa index --rebuild`")
+            raise StoreFormatError(f"index in {index_dir} is inconsistent: run `python -m qa index --rebuild`")
         words = (build / "words.txt").read_text(encoding="utf-8").split("\n")
         bm25 = bm25s.BM25.load(str(build / "bm25"), show_progress=False) if chunks else bm25s.BM25()
         return cls(documents, chunks, vectors, faiss.read_index(str(build / "dense.faiss")), bm25,
-                   Tokenizer([w for w in words if w], bigrams=manifest.get("bigrams", False)),
-                   manifest["model"], manifest["fingerprint"])
+                   Tokenizer([w for w in words if w]), manifest["model"], manifest["fingerprint"], folder=index_dir)
 
 
-def open_index(data_dir: Path, index_dir: Path, encoder: Encoder, rebuild: bool = False,
-               progress: bool = True) -> Index:
-    """Load the index for data_dir, or (re)build it when missing, stale, or built by another model."""
+class _Cached:
+    """The encoder of a rebuild that embeds nothing (every vector is kept): its name and size only."""
+
+    def __init__(self, store: LocalStore):
+        self.name, self.dim = store.model, store.vectors.shape[1]
+
+    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
+        raise AssertionError("a rebuild of kept chunks embeds nothing")
+
+
+def open_local(data_dir: Path, index_dir: Path, encoder: Encoder, update: str = "add", progress: bool = True,
+               callback: Callable[[int, int], None] | None = None) -> LocalStore:
+    """Open the index in index_dir for the corpus in data_dir: built on first use; otherwise brought up to
+    date as `update` says (see stores.base.plan: opening adds new documents and never deletes). An index
+    of another model is embedded again, keeping every document it held."""
     documents, chunks = load_corpus(data_dir)
-    wanted = fingerprint(documents, chunks)
-    old = None
     try:
-        old = Index.load(index_dir)
-    except IndexFormatError:
-        pass
-    if old and not rebuild and old.fingerprint == wanted and old.model == encoder.name:
+        old = LocalStore.load(index_dir)
+    except StoreFormatError:
+        old = None
+    if old is None:
+        old_docs, old_chunks = [], []
+    else:
+        old_docs, old_chunks = old.documents, old.chunks
+    todo = plan(old_docs, old_chunks, documents, chunks, update)
+    same_model = old is not None and old.model == encoder.name and old.vectors.shape[1] == encoder.dim
+    if same_model and not (todo.add or todo.replace or todo.remove) and update != "rebuild":
+        old.report = todo.report
         return old
     Path(index_dir).mkdir(parents=True, exist_ok=True)
     with FileLock(str(Path(index_dir) / ".lock")):
-        cache = {}
-        if old and old.model == encoder.name and old.vectors.shape[1] == encoder.dim and not rebuild:
-            cache = {c.id: v for c, v in zip(old.chunks, old.vectors)}
-        index = Index.build(documents, chunks, encoder, cache, progress)
-        index.save(index_dir)
-    return index
+        changed = set(todo.add) | set(todo.replace) | set(todo.remove)
+        folder = {d.doc_id: d for d in documents}
+        keep = [folder.get(d.doc_id, d) if d.doc_id in todo.replace else d for d in old_docs
+                if d.doc_id not in todo.remove and update != "rebuild"]
+        target = keep + [folder[d] for d in todo.add if d not in {k.doc_id for k in keep}]
+        by_doc = {}
+        for c in (c for c in old_chunks if c.doc_id not in changed):
+            by_doc.setdefault(c.doc_id, []).append(c)
+        for c in (c for c in chunks if c.doc_id in changed):
+            by_doc.setdefault(c.doc_id, []).append(c)
+        cache = old.vectors_by_id() if same_model and update != "rebuild" else {}
+        store = LocalStore.build(target, [c for d in target for c in by_doc.get(d.doc_id, [])], encoder, cache,
+                                 progress, callback)
+        store.save(index_dir)
+    store.report = todo.report
+    return store

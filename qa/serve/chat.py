@@ -1,28 +1,23 @@
-"""App: the chat in the browser over qa.Engine (rendering and wiring only; no retrieval logic here)."""
+"""Chat: the Gradio app over an Engine: one turn of the conversation (with the earlier questions), the
+filters, and adding or deleting documents; replies are drawn by serve.render."""
 from __future__ import annotations
 
 import html
-import logging
-import os
-import re
 from pathlib import Path
 
 import gradio as gr
 
-from .answer import answer_json
-from .cli import stats
-from .ingest import IngestError
-from .library import add, remove
-from .readers import SUFFIXES
-from .search import Answer, Engine
-from .settings import Settings
-
-log = logging.getLogger("reform-qa")
+from ..answer import answer_json
+from ..documents.document import IngestError
+from ..documents.library import add
+from ..documents.readers import SUFFIXES
+from ..engine import Engine, stats
+from ..settings import K
+from .render import esc, failure, render
 
 EXAMPLES = ["2019年镇海GDP是多少？", "“122”产业集群是什么？", "一号改革工程是什么？",
             "张国锋怎么谈营商环境改革？", "What did Lin Bin say about the Third Plenary Session?"]
 PLACEHOLDER = "输入问题，例如：2019年镇海GDP是多少？"
-_MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "*_`#[]()!|~\\$<>&\"'"})
 
 # A new reply is scrolled so that its top (best sentence, passage 1 and its citation) is in view, not
 # the end of the last passage; a click on “复制引用” copies that passage's citation (read from the
@@ -51,55 +46,6 @@ CSS = """#chat .best {background: #fff7d6; padding: 6px 10px; border-radius: 6px
   cursor: pointer; background: #f5f5f5}"""
 
 
-def esc(text: str) -> str:
-    """Escape document or user text so that HTML and Markdown in it show as text and run nothing."""
-    return str(text).translate(_MARKDOWN)
-
-
-def highlight(text: str, terms: list[str], best: str) -> str:
-    """Escaped passage with the query terms marked and the best sentence in bold."""
-    out = esc(text)
-    if best and best in text:
-        out = out.replace(esc(best), f"<b>{esc(best)}</b>", 1)
-    for term in sorted({t for t in terms if len(t) > 1 and not t.startswith("#")}, key=len, reverse=True):
-        out = re.sub(f"(?<![&#\\d])({re.escape(esc(term))})", r"<mark>\1</mark>", out)
-    return out
-
-
-def render(engine: Engine, answer: Answer) -> str:
-    """The chat reply, top first: notices, the best sentence with its citation (or the abstention line),
-    then each passage as an expandable block (the first open) with a copyable citation and its context."""
-    parts = ["<div class='reply-top'></div>"] + [f"<p><i>{esc(n)}</i></p>" for n in answer.notices]
-    if not answer.hits:
-        return "".join(parts) + ("" if answer.notices else "请输入问题。")
-    if answer.abstained:
-        parts.append("<p><b>未找到可靠的相关段落。</b>以下是最接近的候选，相关性弱，仅供参考：</p>")
-    else:
-        parts.append(f"<p class='best'><b>最佳句子：</b>{esc(answer.best_sentence)}"
-                     f"<br><small>—— [1] {esc(answer.hits[0].citation)}</small></p>")
-    terms = engine.index.tokenizer(answer.query)
-    for i, h in enumerate(answer.hits, 1):
-        before, after = engine.neighbours(h)
-        weak = "（弱相关）" if answer.abstained else ""
-        where = f" · {esc(h.heading)}" if h.heading else ""
-        parts.append(
-            f"<details class='hit'{' open' if i == 1 else ''}><summary><b>[{i}] {esc(h.citation)}</b>{where}{weak}"
-            f"<button class='copy-cite'>复制引用</button></summary>"
-            f"<p>{highlight(h.text, terms, answer.best_sentence if i == 1 else '')}</p>"
-            f"<p><small>关键词得分 {h.bm25:.2f} · 语义相似度 {h.dense:.2f} · 综合 {h.score:.2f}</small></p>"
-            f"<details class='context'><summary>上下文（前后段落）</summary><p>{esc(before) or '（无）'}</p><hr>"
-            f"<p>{esc(after) or '（无）'}</p></details></details>")
-    return "".join(parts)
-
-
-def failure(what: str, error: Exception) -> str:
-    """A readable reply for a failure (logged with its traceback on the server); the chat goes on."""
-    log.error("%s failed", what, exc_info=error)
-    return (f"<div class='reply-top'></div><p><b>抱歉，{esc(what)}时出错了</b>"
-            f"（{esc(type(error).__name__)}：{esc(str(error)[:200])}）。</p>"
-            "<p>对话没有中断：请重试，或换个问法、去掉筛选条件再问。如果一直出错，请联系管理员（服务器日志里有详细记录）。</p>")
-
-
 def message_text(content) -> str:
     """Plain text of a Chatbot message's content: a string, one part or a list of parts (files skipped)."""
     if isinstance(content, str):
@@ -121,15 +67,15 @@ def earlier_questions(chat) -> list[str]:
     return questions
 
 
-def chat_turn(engine: Engine, message: str, chat: list, k=3, district=None, year=None, docs=None
+def chat_turn(engine: Engine, message: str, chat: list, k=None, district=None, year=None, docs=None
               ) -> tuple[str, list]:
     """One turn: the answer to `message` in the context of the earlier questions, appended to the chat
     (empty box, new chat). Any failure becomes a readable reply; it never raises."""
     chat = list(chat or [])
     try:
-        answer = engine.ask(message, k=int(k), history=earlier_questions(chat), doc_ids=docs or None,
+        answer = engine.ask(message, k=int(k) if k else None, history=earlier_questions(chat), doc_ids=docs or None,
                             district=district or None, year=year or None)
-        reply = render(engine, answer)
+        reply = render(answer, engine.neighbours)
     except Exception as e:   # the edge of the app: whatever broke, the person gets a reply, not "Error"
         reply = failure("检索这个问题", e)
     return "", chat + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": reply}]
@@ -138,8 +84,8 @@ def chat_turn(engine: Engine, message: str, chat: list, k=3, district=None, year
 def build(engine: Engine) -> gr.Blocks:
     """The Gradio app over one engine."""
     districts = engine.districts
-    years = sorted({d.date[:4] for d in engine.index.documents if d.date})
-    titles = [(d.title, d.doc_id) for d in engine.index.documents]
+    years = sorted({d.date[:4] for d in engine.store.documents if d.date})
+    titles = [(d.title, d.doc_id) for d in engine.store.documents]
 
     def respond(message, chat, k, district, year, docs):
         return chat_turn(engine, message, chat, k, district, year, docs)
@@ -166,8 +112,7 @@ def build(engine: Engine) -> gr.Blocks:
         if not doc_id:
             return "请选择要删除的文件。", gr.update(), gr.update(), gr.update()
         try:
-            message = remove(engine.settings.data_dir, doc_id)
-            engine.reload()
+            message = engine.remove(doc_id)
         except IngestError as e:
             return f"**[错误]** {esc(e)}", gr.update(), gr.update(), gr.update()
         except Exception as e:
@@ -175,10 +120,10 @@ def build(engine: Engine) -> gr.Blocks:
         return f"**[已删除]** {esc(message)}", *_documents_changed()
 
     def _documents_changed():
-        choices = [(d.title, d.doc_id) for d in engine.index.documents]
+        choices = [(d.title, d.doc_id) for d in engine.store.documents]
         return gr.update(choices=choices, value=[]), gr.update(choices=choices, value=None), header()
 
-    def api_search(question: str, k: int = 3, history: list[str] | None = None) -> dict:
+    def api_search(question: str, k: int = K, history: list[str] | None = None) -> dict:
         """Search the corpus (with earlier questions for a follow-up): the same JSON as `ask --json`."""
         return answer_json(engine.ask(question, k=int(k), history=history or []))
 
@@ -227,28 +172,3 @@ def build(engine: Engine) -> gr.Blocks:
                          concurrency_id="library", **private)
         gr.api(api_search, api_name="search")
     return demo
-
-
-def serve(settings: Settings, port: int = 7860) -> None:
-    """Serve the chat at / and the JSON API at /api/ (docs at /docs) on 127.0.0.1:port until stopped."""
-    import uvicorn
-    from fastapi import FastAPI
-
-    from .api import add_api
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = Engine(settings=settings)
-    demo = build(engine)
-    demo.queue(default_concurrency_limit=4, max_size=256)
-    server = FastAPI(title="reform-qa", summary="Cited passages from Chinese government reform documents",
-                     version="0.4.0")
-    add_api(server, engine)
-    server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
-                                 max_file_size=f"{engine.settings.max_file_mb:g}mb")
-    print(f"reform-qa: chat on http://127.0.0.1:{port}/ , JSON API on http://127.0.0.1:{port}/api/ "
-          f"(docs: /docs)", flush=True)
-    uvicorn.run(server, host="127.0.0.1", port=port, log_level="warning")
-
-
-def main() -> None:
-    """Serve on 127.0.0.1 (port from GRADIO_SERVER_PORT, default 7860), settings from the environment."""
-    serve(Settings.from_env(), int(os.environ.get("GRADIO_SERVER_PORT") or 7860))

@@ -1,4 +1,4 @@
-"""Bench of the stores side by side: the local folder (FAISS + bm25s) and Milvus (Lite in a .db file, or a
+"""Stores: the two stores side by side: the local folder (FAISS + bm25s) and Milvus (Lite in a .db file, or a
 server) on the same corpus and vectors: build chunks/s, ask() p50/p95, and p50 with a one-document filter."""
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from .bench import SentenceMeanEncoder, percentiles, timed, write_scaled_corpus
-from .embeddings import load_encoder
-from .ingest import load_corpus
-from .search import Engine
-from .settings import Settings
+from ..documents.folder import load_corpus
+from ..encoders import load_encoder
+from ..engine import Engine
+from ..settings import Settings
+from .measure import percentiles, timed
+from .synthetic import SentenceMeanEncoder, write_scaled_corpus
 
 
 def _measure(engine: Engine, questions: list[str]) -> dict:
     for q in questions[:3]:
         engine.ask(q)
-    doc = engine.index.documents[0].doc_id
+    doc = engine.store.documents[0].doc_id
     plain = [timed(lambda: engine.ask(q)) for q in questions]
     filtered = [timed(lambda: engine.ask(q, doc_ids=[doc])) for q in questions]
     return {"ask": percentiles(plain), "filtered_ask": percentiles(filtered)}
@@ -47,11 +48,11 @@ def bench_store(store: str, data_dir: Path, model: str | None, questions: list[s
                 start = time.perf_counter()
                 engine = Engine(settings=settings, encoder=encoder, progress=False)
                 build = time.perf_counter() - start
-                n = len(engine.index.chunks)
+                n = len(engine.store.chunks)
                 rows.append({"store": kind, "scale": label, "chunks": n, "build_s": round(build, 1),
                              "build_chunks_per_s": round(n / build, 1), **_measure(engine, questions)})
                 if kind == "milvus" and not store.endswith(".db"):
-                    engine.index.client.drop_collection(settings.collection)
+                    engine.store.drop()
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {"store": store, "model": base.name, "queries": len(questions), "rows": rows}

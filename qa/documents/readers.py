@@ -1,12 +1,17 @@
-"""Readers: text and metadata out of .txt/.md, .docx, .pdf and .html files (PDF pages kept as \\f)."""
+"""Readers: text and metadata out of .txt/.md (any encoding), .docx, .pdf and .html files (PDF pages as \\f)."""
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .ingest import IngestError, read_text
+import docx
+import pypdf
+from charset_normalizer import from_bytes
+
+from .document import IngestError
 
 SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
 PAGE_BREAK = "\f"          # between PDF pages in extracted text; parse() counts them for 第N页
@@ -21,6 +26,27 @@ class Extracted:
     date: str = ""
     author: str = ""
     pages: int = 0
+
+
+def read_text(path: Path) -> str:
+    """Decode a text file whatever its encoding (UTF-8/BOM, UTF-16, GBK/GB18030...)."""
+    data = Path(path).read_bytes()
+    if not data.strip():
+        raise IngestError(f"{Path(path).name} is empty: add text to it or remove it")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("gb18030")   # GB18030 is a superset of GBK and GB2312
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestError(f"cannot decode {Path(path).name}: it is not text; save it as UTF-8 and retry")
+    return str(best)
 
 
 def check_type(name: str) -> None:
@@ -56,7 +82,6 @@ def _text(path: Path) -> Extracted:
 
 
 def _docx(path: Path) -> Extracted:
-    import docx
     try:
         document = docx.Document(str(path))
     except Exception as e:
@@ -71,8 +96,6 @@ def _docx(path: Path) -> Extracted:
 
 
 def _pdf(path: Path) -> Extracted:
-    import logging
-    import pypdf
     logging.getLogger("pypdf").setLevel(logging.ERROR)   # broken files get one clear error, not warnings
     try:
         reader = pypdf.PdfReader(str(path))

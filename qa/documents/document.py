@@ -1,0 +1,42 @@
+"""Document and Chunk: what a corpus is made of, and the error a file that cannot be read raises."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+
+class IngestError(ValueError):
+    """A document that cannot be read or added; the message names the file and the fix."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """One source document and the metadata its citations show."""
+    doc_id: str
+    title: str
+    date: str = ""
+    author: str = ""
+    source: str = ""
+    district: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One answer passage: a paragraph (or part of one) with where it stands in its document."""
+    id: str
+    doc_id: str
+    text: str
+    paragraph: int
+    heading: str = ""
+    page: int = 0       # 1-based PDF page the passage starts on; 0 for documents without pages
+
+
+def content_hash(doc_id: str, heading: str, text: str) -> str:
+    """A chunk's id, the hash of its content: unchanged text keeps its id, so it is never re-embedded."""
+    return hashlib.sha256(f"{doc_id}\n{heading}\n{text}".encode()).hexdigest()[:16]
+
+
+def index_text(chunk: Chunk) -> str:
+    """What is embedded and BM25-indexed for a chunk: its heading path gives the passage context."""
+    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text

@@ -1,0 +1,211 @@
+"""Engine: answers questions over one corpus through its store: the question prepared once, hybrid BM25 +
+dense ranking with a second stage, and the answer with citations, confidence and notices."""
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+from collections import Counter
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+
+from . import calibration as calibrations
+from .answer import Answer, Hit, best_sentence, confidence
+from .conversation import check_history, rewrite
+from .documents.document import IngestError
+from .documents.folder import seed_corpus
+from .documents import library
+from .encoders import Encoder, load_encoder
+from .fusion import rrf_fusion, weighted_fusion
+from .glossary import GLOSSARY, Glossary
+from .passages import Passages
+from .query import Query, prepare
+from .rerank import REGION, RERANK_DEPTH, proximity, rerank_score, unsupported
+from .settings import Settings
+from .stores import Filters, Report, Store, open_store
+from .text import has_chinese, names_in, romanized_names
+
+# Search constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
+CANDIDATES = 100        # top candidates taken from each retriever before fusion
+GLOSSARY_WEIGHT = 0.25  # BM25 weight of glossary forms added to a question, against 1 for its own words
+                        # (dev MRR@10 at 0 / 0.25 / 0.5 / 0.75 / 1: 0.860 / 0.894 / 0.889 / 0.879 / 0.874);
+                        # the forms are not given to the encoder: that cost dev MRR@10 0.889 -> 0.879
+
+MODES = ("bm25", "dense", "hybrid", "rrf", "rerank")   # ranking modes compared by `python -m qa eval`
+
+
+def filter_year(year) -> str:
+    """A year filter as four digits (2019, "2019", "2019年" alike; 2100 filters to nothing); "" for none."""
+    if year in (None, ""):
+        return ""
+    found = re.search(r"(?<!\d)\d{4}(?!\d)", str(year))
+    if not found:
+        raise ValueError(f"year {year!r} is not a year: give four digits, such as 2019")
+    return found.group(0)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """Candidate chunk positions best first, with their final, raw BM25 and dense scores."""
+    positions: np.ndarray
+    scores: np.ndarray
+    bm25: np.ndarray
+    dense: np.ndarray
+
+
+class Engine:
+    """The retrieval engine over one corpus and its store (the local index folder, or Milvus)."""
+
+    def __init__(self, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
+                 model: str | None = None, encoder: Encoder | None = None, progress: bool = True,
+                 settings: Settings | None = None, store: str | None = None, opened: Store | None = None):
+        """Settings come from the environment (QA_HOME, QA_DATA_DIR, ...; see qa.settings) unless given;
+        the arguments win over both. `opened` is a store opened already (the bench builds its own)."""
+        base = settings or Settings.from_env()
+        self.settings = replace(base, data_dir=Path(data_dir or base.data_dir),
+                                index_dir=Path(index_dir or base.index_dir), model=model or base.model,
+                                store=store or base.store, seed=base.seed and not data_dir)
+        if self.settings.wants_seed():
+            seed_corpus(self.settings.data_dir)
+        self.encoder = encoder or load_encoder(self.settings.model)
+        self.calibration = calibrations.load(self.settings.index_dir, self.encoder.name)
+        self.progress = progress
+        self._lock = threading.Lock()
+        self._attach(opened or open_store(self.settings, self.encoder, progress=progress))
+
+    def _attach(self, store: Store) -> None:
+        """Switch to a newly opened store (callers hold self._lock once searches may be running)."""
+        self._names = romanized_names((f"{d.title} {d.district} {d.author}" for d in store.documents), REGION)
+        self.districts = sorted({d.district for d in store.documents if d.district})
+        self.glossary = Glossary.load(self.settings.data_dir / GLOSSARY)
+        self.passages = Passages(store)
+        self.store = store
+
+    def reload(self, update: str = "add", callback: Callable[[int, int], None] | None = None) -> Report:
+        """Re-read the corpus folder into the store: "add" its new documents (what opening does), "sync"
+        changed ones too, or "rebuild" the store as the folder (see stores.base.plan); only new chunks are
+        embedded. Searches keep running on the old store until the new one is swapped in."""
+        store = open_store(self.settings, self.encoder, update, self.progress, callback)
+        with self._lock:
+            self._attach(store)
+        return store.report
+
+    def remove(self, doc_id: str) -> str:
+        """Delete a document from the corpus folder (with its original) and from the store; says what
+        was removed. The only way, with a rebuild, that rows leave a store."""
+        with self._lock:
+            known = {d.doc_id: d for d in self.store.documents}
+            in_folder = any(d.doc_id == doc_id for d in library.documents(self.settings.data_dir)) \
+                if self.settings.data_dir.is_dir() else False
+            if doc_id not in known and not in_folder:
+                raise IngestError(f"no document {doc_id!r}; documents are: {', '.join(sorted(known))}")
+            title = known[doc_id].title if doc_id in known else doc_id
+            if in_folder:
+                library.remove(self.settings.data_dir, doc_id)
+            self.store.remove([doc_id])
+            self._attach(self.store)
+        return f"removed {doc_id} ({title})"
+
+    def query(self, text: str) -> Query:
+        """A question made ready to search: glossary expansion, vector, weighted terms, constraints."""
+        return prepare(text, self.store, self.glossary, self.encoder, self._names)
+
+    # -- ranking -----------------------------------------------------------------------------------
+    def rank(self, query: Query, mode: str = "rerank", doc_ids=None, district: str | None = None,
+             year=None) -> Ranking:
+        """All candidates best first under one ranking mode (see MODES)."""
+        if mode not in MODES:
+            raise ValueError(f"unknown ranking mode {mode!r}: use one of {', '.join(MODES)}")
+        if not self.store.chunks:
+            return Ranking(*(np.zeros(0),) * 4)
+        found = self.store.retrieve(query.text, " ".join(query.expansion.added), GLOSSARY_WEIGHT, query.vector,
+                                    CANDIDATES, Filters(frozenset(doc_ids or ()), district or "", filter_year(year)))
+        return self.fuse(query, found.positions, found.bm25, found.dense, mode)
+
+    def fuse(self, query: Query, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: str = "rerank"
+             ) -> Ranking:
+        """Order candidates by fused score; in rerank mode the top RERANK_DEPTH get the second stage."""
+        if mode == "bm25":
+            fused = bm25 + 1e-6 * dense          # dense only breaks BM25 ties
+        elif mode == "dense":
+            fused = dense.copy()
+        elif mode == "rrf":
+            fused = rrf_fusion(bm25, dense)
+        else:
+            fused = weighted_fusion(bm25, dense, self.calibration.bm25_weight)
+        order = np.argsort(-fused, kind="stable")
+        if mode == "rerank" and len(order):
+            top = order[:RERANK_DEPTH]
+            for i in top:
+                context = self.passages.context(int(cand[i]))
+                fused[i] = rerank_score(fused[i], len(unsupported(query.wanted, context.text, context.date)),
+                                        proximity(query.terms, context.normalized))
+            order = np.concatenate([top[np.argsort(-fused[top], kind="stable")], order[RERANK_DEPTH:]])
+        return Ranking(cand[order], fused[order], bm25[order], dense[order])
+
+    # -- answering ---------------------------------------------------------------------------------
+    def search(self, question: str, k: int | None = None, doc_ids=None, district: str | None = None,
+               year=None) -> list[Hit]:
+        """Best k passages for the question, best first."""
+        return list(self.ask(question, k, doc_ids=doc_ids, district=district, year=year).hits)
+
+    def ask(self, question: str, k: int | None = None, history=(), doc_ids=None,
+            district: str | None = None, year=None) -> Answer:
+        """Answer a question (with the earlier questions, as strings, for context): hits, best sentence,
+        abstention. A history that is not a list of strings raises TypeError naming the bad item."""
+        return self.ask_in_mode(question, "rerank", k, history, doc_ids, district, year)
+
+    def ask_in_mode(self, question: str, mode: str, k: int | None = None, history=(), doc_ids=None,
+                    district: str | None = None, year=None) -> Answer:
+        """ask() under one ranking mode of MODES (evaluate compares them; people get "rerank")."""
+        history = check_history(history)
+        notices = []
+        text = " ".join(str(question or "").split())
+        if len(text) > self.settings.max_question_chars:
+            text = text[: self.settings.max_question_chars]
+            notices.append(f"问题过长，已截取前{self.settings.max_question_chars}个字符进行检索")
+        k = max(1, min(int(k or self.settings.k), self.settings.max_k))
+        searched = rewrite(text, history, self.districts)
+        if searched != text:
+            notices.append(f"结合上文检索：{searched}")
+        if names := names_in(searched, self._names):
+            notices.append("拼音人名/地名对应为：" + "、".join(names))
+        if not text or not self.store.chunks:
+            return Answer(text, (), "", True, 0.0, searched, tuple(notices or ["问题为空或没有可检索的内容"]))
+        query = self.query(searched)
+        if query.expansion.pairs:
+            notices.append(query.expansion.notice())
+        with self._lock:   # one store from ranking to citations, even if reload() swaps it meanwhile
+            return self.answer(text, query, self.rank(query, mode, doc_ids, district, year), k, notices)
+
+    def answer(self, text: str, query: Query, ranking: Ranking, k: int, notices: list[str]) -> Answer:
+        """The Answer for a ranking: top-k hits with citations, best sentence, confidence and notices."""
+        if not len(ranking.positions):
+            return Answer(text, (), "", True, 0.0, query.text, tuple(notices + ["筛选条件下没有可检索的段落"]))
+        hits = tuple(self.passages.hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
+                     zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
+        top = self.passages.context(int(ranking.positions[0]))
+        missing = unsupported(query.wanted, top.text, top.date)
+        if missing:
+            notices.append("最相关的段落及其文档没有提到：" + "、".join(missing))
+        sure = 0.0 if missing else confidence(query.terms, "\n".join(top.normalized), float(ranking.dense[0]),
+                                              self.calibration, not has_chinese(text))
+        return Answer(text, hits, best_sentence(query.terms, top.sentences, top.normalized[1:]),
+                      sure < self.calibration.abstain_below, round(sure, 4), query.text, tuple(notices),
+                      tuple(dict.fromkeys(form for forms, _ in query.terms.weighted for form in forms)))
+
+    def neighbours(self, hit: Hit) -> tuple[str, str]:
+        """The paragraphs just before and after a hit in its document, for context."""
+        return self.passages.neighbours(hit)
+
+
+def stats(engine: Engine) -> dict:
+    """Corpus and store figures for the CLI, the chat's header and the API's health."""
+    per_doc = Counter(c.doc_id for c in engine.store.chunks)
+    return {"documents": len(engine.store.documents), "passages": len(engine.store.chunks),
+            "model": engine.store.model, "dim": int(engine.encoder.dim), "store": engine.settings.store or "local",
+            "index_dir": str(engine.settings.index_dir),
+            "per_document": {d.doc_id: {"title": d.title, "date": d.date, "passages": per_doc[d.doc_id]}
+                             for d in engine.store.documents}}

@@ -1,0 +1,79 @@
+"""Passages: a store's chunks as people and the second stage see them: citations, hits, the normalised
+context the second stage checks (cached per chunk), and the paragraphs around a hit."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .answer import Hit
+from .documents.document import Chunk
+from .stores.base import Store
+from .text import normalize, sentences
+
+CACHE_LIMIT = 50_000     # contexts kept; the cache starts afresh past this (about 2 KB each)
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the second stage and the answer need of a chunk: normalised text with heading and document
+    metadata, the document date, its sentences as written, and the heading and sentences normalised."""
+    text: str
+    date: str
+    sentences: list[str]
+    normalized: list[str]
+
+
+def citation(title: str, date: str, paragraph: int, page: int = 0) -> str:
+    """Human citation: 《title》（date）第N段, 第N页 for a passage of a paged (PDF) document, or 文首署名
+    for the header passage (paragraph 0: byline, author, source)."""
+    where = f"第{page}页" if page else f"第{paragraph}段" if paragraph else "文首署名"
+    return f"《{title}》（{date}）{where}" if date else f"《{title}》{where}"
+
+
+class Passages:
+    """The chunks of one opened store, by position, with their documents."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.documents = {d.doc_id: d for d in store.documents}
+        self._position = {c.id: i for i, c in enumerate(store.chunks)}
+        self._contexts: dict[str, Context] = {}
+
+    def chunk(self, pos: int) -> Chunk:
+        """The chunk at a position of the store."""
+        return self.store.chunks[pos]
+
+    def hit(self, pos: int, score: float, bm25: float, dense: float) -> Hit:
+        """The chunk at a position as a ranked, cited Hit."""
+        c = self.store.chunks[pos]
+        d = self.documents[c.doc_id]
+        return Hit(c.text, round(score, 4), c.doc_id, d.title, d.date, c.paragraph, c.heading,
+                   citation(d.title, d.date, c.paragraph, c.page), round(bm25, 4), round(dense, 4), c.id,
+                   d.district, d.author, c.page)
+
+    def context(self, pos: int) -> Context:
+        """A chunk's context for the second stage and the answer (cached per chunk)."""
+        c = self.store.chunks[pos]
+        if c.id not in self._contexts:
+            if len(self._contexts) >= CACHE_LIMIT:
+                self._contexts.clear()
+            d = self.documents[c.doc_id]
+            said = sentences(c.text) or [c.text]
+            self._contexts[c.id] = Context(
+                normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source))), d.date,
+                said, [normalize(t) for t in (c.heading, *said)])
+        return self._contexts[c.id]
+
+    def forget(self) -> None:
+        """Drop the cached contexts (the bench times chunks seen cold)."""
+        self._contexts.clear()
+
+    def neighbours(self, hit: Hit) -> tuple[str, str]:
+        """The paragraphs just before and after a hit in its document, for context (a store keeps each
+        document's chunks together and in order)."""
+        pos = self._position.get(hit.chunk_id)
+        if pos is None:
+            return "", ""
+        chunks = self.store.chunks
+        before = chunks[pos - 1].text if pos > 0 and chunks[pos - 1].doc_id == hit.doc_id else ""
+        after = chunks[pos + 1].text if pos + 1 < len(chunks) and chunks[pos + 1].doc_id == hit.doc_id else ""
+        return before, after

@@ -1,0 +1,1 @@
+"""Serve: the chat in the browser (Gradio) and the JSON API (FastAPI), on one server."""

@@ -1,0 +1,227 @@
+"""API: the plain JSON HTTP API beside the chat, on the same server: POST /api/search, GET /api/documents,
+GET /api/health. Its OpenAPI schema says what the server accepts; bad input gets a 4xx naming the field
+and the fix, never a 500; answers are UTF-8 JSON (Chinese readable in curl)."""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Annotated
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from ..answer import answer_json
+from ..engine import Engine, stats
+from ..settings import K, MAX_K
+from ..stores import StoreError
+
+MAX_BODY_BYTES = 64 * 1024    # a question, its history and filters fit in far less
+MAX_HISTORY = 20              # earlier questions taken for a follow-up
+MAX_CHARS = 2000              # a question or an earlier one (the engine searches the first 500)
+
+log = logging.getLogger("reform-qa")
+
+
+class UTF8JSON(JSONResponse):
+    """JSON with Chinese as written, not \\u escapes."""
+
+    def render(self, content) -> bytes:
+        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class SearchRequest(BaseModel):
+    """A question with its earlier questions and filters; the answer is `ask --json`'s shape."""
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(min_length=1, max_length=MAX_CHARS, pattern=r"\S",
+                          description="the question, Chinese or English", examples=["2019年镇海GDP是多少？"])
+    k: int = Field(K, ge=1, le=MAX_K, description="passages to return")
+    history: list[Annotated[str, Field(max_length=MAX_CHARS)]] = Field(default_factory=list, max_length=MAX_HISTORY,
+                               description="earlier questions of the conversation, oldest first (for follow-ups)")
+    district: str | None = Field(None, max_length=64, description="only documents of this district (one of "
+                                 "GET /api/documents' districts, e.g. 镇海); another is a 422")
+    year: int | None = Field(None, ge=1900, le=2100, description="only documents dated in this year")
+    doc_ids: list[str] | None = Field(None, max_length=500, description="only these documents (ids from "
+                                      "GET /api/documents); an unknown id is a 422")
+
+
+class HitOut(BaseModel):
+    """One cited passage."""
+    text: str
+    score: float
+    doc_id: str
+    title: str
+    date: str
+    paragraph: int
+    page: int
+    heading: str
+    citation: str
+    bm25: float
+    dense: float
+
+
+class SearchResponse(BaseModel):
+    """The answer: passages best first, the best sentence, and whether nothing reliable was found."""
+    question: str
+    query: str = Field(description="what was searched: the question, rewritten for a follow-up")
+    abstained: bool = Field(description="true: the documents do not reliably answer; hits are the nearest")
+    confidence: float
+    best_sentence: str
+    notices: list[str]
+    hits: list[HitOut]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    title: str
+    date: str
+    district: str
+    author: str
+    passages: int
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+
+
+class HealthResponse(BaseModel):
+    status: str
+    model: str
+    documents: int
+    passages: int
+    index: str
+    calibration: str
+    notices: list[str] = Field(description="how the index differs from this server's corpus folder, if it does")
+
+
+class RemovedResponse(BaseModel):
+    removed: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """What went wrong, naming the field and the fix."""
+    error: str
+    field: str
+
+
+ERRORS = {404: {"model": ErrorResponse, "description": "no such document"},
+          413: {"model": ErrorResponse, "description": "body over 64 KB"},
+          422: {"model": ErrorResponse, "description": "a field is invalid: the message names it and the fix"},
+          503: {"model": ErrorResponse, "description": "the index store is not answering"}}
+
+
+class ApiError(Exception):
+    """Bad input the schema cannot see (an unknown district or document); becomes a 422 naming the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field, self.message = field, message
+
+
+def error(status: int, field: str, message: str) -> JSONResponse:
+    return UTF8JSON({"error": f"{field}: {message}" if field else message, "field": field}, status_code=status)
+
+
+def _explain(problem: dict) -> tuple[str, str]:
+    """A validation problem as (field, message with the fix)."""
+    where = [str(p) for p in problem.get("loc", ()) if p != "body"]
+    field = ".".join(where) or "body"
+    kind, ctx = problem.get("type", ""), problem.get("ctx", {})
+    if kind == "missing":
+        return field, "is required" + (': send {"question": "…"}' if field == "question" else "")
+    if kind == "extra_forbidden":
+        return field, "is not a field of this request: send question, k, history, district, year or doc_ids"
+    if kind in ("less_than_equal", "greater_than_equal") and field in SearchRequest.model_fields:
+        bounds = {k: getattr(m, k) for m in SearchRequest.model_fields[field].metadata for k in ("ge", "le")
+                  if hasattr(m, k)}
+        return field, f"must be between {bounds.get('ge')} and {bounds.get('le')} (got {problem.get('input')!r})"
+    if kind == "too_long":
+        if isinstance(problem.get("input"), list):
+            return field, f"has too many items (at most {ctx.get('max_length')})"
+        return field, f"is too long (at most {ctx.get('max_length')} characters)"
+    if kind in ("string_too_short", "string_pattern_mismatch") and field == "question":
+        return field, "is empty: send the question text"
+    if kind == "json_invalid":
+        return "body", "is not valid JSON: send a JSON object such as {\"question\": \"一号改革工程是什么？\"}"
+    return field, f"{problem.get('msg', 'is invalid')} (got {str(problem.get('input'))[:80]!r})"
+
+
+def add_api(app: FastAPI, engine: Engine) -> None:
+    """Mount the JSON API routes and their error handling on a FastAPI app."""
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next):
+        size = request.headers.get("content-length")
+        if request.url.path.startswith("/api/") and size and size.isdigit() and int(size) > MAX_BODY_BYTES:
+            return error(413, "body", f"is {int(size)} bytes, over the {MAX_BODY_BYTES} byte limit: send a "
+                                      "shorter question or fewer earlier questions")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        field, message = _explain(exc.errors()[0])
+        return error(422, field, message)
+
+    @app.exception_handler(HTTPException)
+    async def unreadable(request: Request, exc: HTTPException):
+        if exc.status_code == 400 and request.url.path.startswith("/api/"):   # a body not even UTF-8 JSON
+            return error(422, "body", "is not valid JSON: send UTF-8 JSON such as {\"question\": \"一号改革工程是什么？\"}")
+        return await http_exception_handler(request, exc)
+
+    @app.exception_handler(StoreError)
+    async def store_down(request: Request, exc: StoreError):
+        log.error("store failed", exc_info=exc)
+        return error(503, "", f"the index store is not answering: {exc}")
+
+    @app.exception_handler(ApiError)
+    async def bad_value(request: Request, exc: ApiError):
+        return error(422, exc.field, exc.message)
+
+    @app.post("/api/search", tags=["search"], summary="Cited passages for a question", response_class=UTF8JSON,
+              response_model=SearchResponse, responses=ERRORS)
+    def search(body: SearchRequest) -> dict:
+        """The best k passages with citations, the best sentence, confidence and abstention; with
+        `history`, a follow-up (“那江北呢？”) is searched with the earlier questions (see `query`)."""
+        if not body.question.strip():
+            raise ApiError("question", "is empty: send the question text")
+        if body.district and body.district not in engine.districts:
+            raise ApiError("district", f"unknown district {body.district!r}: use one of {', '.join(engine.districts)}")
+        known = {d.doc_id for d in engine.store.documents}
+        unknown = [d for d in body.doc_ids or () if d not in known]
+        if unknown:
+            raise ApiError("doc_ids", f"unknown document {unknown[0]!r}: ids are listed by GET /api/documents")
+        return answer_json(engine.ask(body.question, k=body.k, history=body.history, doc_ids=body.doc_ids,
+                                      district=body.district, year=body.year))
+
+    @app.get("/api/documents", tags=["corpus"], summary="The documents of the corpus", response_class=UTF8JSON,
+             response_model=DocumentsResponse, responses={503: ERRORS[503]})
+    def documents() -> dict:
+        """Each document's id, title, date, district, author and passage count."""
+        counts = stats(engine)["per_document"]
+        return {"documents": [{"id": d.doc_id, "title": d.title, "date": d.date, "district": d.district,
+                               "author": d.author, "passages": counts[d.doc_id]["passages"]}
+                              for d in engine.store.documents]}
+
+    @app.delete("/api/documents/{doc_id}", tags=["corpus"], summary="Remove a document from the corpus and index",
+                response_class=UTF8JSON, response_model=RemovedResponse, responses={404: ERRORS[404], 503: ERRORS[503]})
+    def remove(doc_id: str) -> dict:
+        """Delete one document: its file in the corpus folder and its passages in the index. The only
+        way, with `reform-qa index --rebuild`, that passages leave the index."""
+        if doc_id not in {d.doc_id for d in engine.store.documents}:
+            return error(404, "doc_id", f"no document {doc_id!r}: ids are listed by GET /api/documents")
+        return {"removed": doc_id, "message": engine.remove(doc_id)}
+
+    @app.get("/api/health", tags=["corpus"], summary="Model, corpus and index build", response_class=UTF8JSON,
+             response_model=HealthResponse, responses={503: ERRORS[503]})
+    def health() -> dict:
+        """Whether the engine is ready, with the model, document and passage counts and the index build."""
+        info = stats(engine)
+        return {"status": "ok", "model": info["model"], "documents": info["documents"],
+                "passages": info["passages"], "index": engine.store.fingerprint,
+                "calibration": engine.calibration.note or ("fitted" if engine.calibration.fitted else
+                                                           "not calibrated: run python -m qa calibrate"),
+                "notices": engine.store.report.notices()}

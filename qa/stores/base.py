@@ -1,0 +1,143 @@
+"""Base: the Store protocol (what the engine needs of an index of the corpus) and what both stores share:
+the filters a search may carry, the candidates it returns, and the fingerprint of what was indexed."""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, replace
+from typing import Protocol
+
+import numpy as np
+
+from ..documents.document import Chunk, Document
+from ..text import Tokenizer
+
+FORMAT = "v1 bigrams=True"   # what a fingerprint is computed under; a change makes every index stale
+UPDATES = ("add", "sync", "rebuild")   # what opening a store may do with the corpus folder (see plan())
+
+
+class StoreError(RuntimeError):
+    """A store that cannot be opened or searched; the message says what to run, install or start."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which chunks a search may return: of these documents, this district, this year (empty: all)."""
+    doc_ids: frozenset[str] = frozenset()
+    district: str = ""
+    year: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.doc_ids or self.district or self.year)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Chunk positions (into the store's chunks) worth fusing, with their raw BM25 and cosine scores."""
+    positions: np.ndarray
+    bm25: np.ndarray
+    dense: np.ndarray
+
+
+class Store(Protocol):
+    """What the engine needs of an index of the corpus."""
+    documents: list[Document]
+    chunks: list[Chunk]      # each document's chunks together and in order
+    tokenizer: Tokenizer
+    model: str
+    fingerprint: str
+    embedded: int            # chunks embedded when it was opened (0: everything came from the index)
+    report: Report           # how it stands against the corpus folder it was opened with
+
+    def remove(self, doc_ids: list[str]) -> list[str]:
+        """Delete these documents' chunks from the store; returns the ids it held."""
+        ...
+
+    def knows(self, token: str) -> bool:
+        """Whether the corpus uses a token (it is in the BM25 vocabulary)."""
+        ...
+
+    def idf(self, token: str) -> float:
+        """BM25 inverse document frequency of a token (unknown tokens get the largest)."""
+        ...
+
+    def retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
+                 filters: Filters) -> Candidates:
+        """The BM25 top n for `text` (plus `extra`, the glossary forms, at `extra_weight`) with the dense top
+        n for `vector`, both within `filters`, with both scores for every candidate."""
+        ...
+
+
+@dataclass(frozen=True)
+class Report:
+    """How an opened store stands against the corpus folder it was opened with, and what opening changed.
+    Opening never deletes: rows leave a store only through remove() or an explicit rebuild."""
+    added: tuple[str, ...] = ()              # documents new to the store, embedded and added now
+    replaced: tuple[str, ...] = ()           # changed in the folder and re-indexed (`reform-qa index`)
+    removed: tuple[str, ...] = ()            # deleted from the store (a rebuild of a folder that lacks them)
+    only_in_store: tuple[str, ...] = ()      # kept: the folder lacks them (another folder's, or deleted there)
+    changed_in_folder: tuple[str, ...] = ()  # kept as indexed: the folder has another version
+
+    def notices(self) -> list[str]:
+        """What a person should know about the differences, one line each, with the command that acts."""
+        lines = []
+        if self.removed:
+            lines.append(f"removed from the index: {', '.join(self.removed)}")
+        if self.only_in_store:
+            lines.append(f"the index has {len(self.only_in_store)} documents the corpus folder lacks, kept and "
+                         f"searchable: {', '.join(self.only_in_store[:10])}{' …' if len(self.only_in_store) > 10 else ''}"
+                         "; `reform-qa remove ID` deletes one")
+        if self.changed_in_folder:
+            lines.append(f"{len(self.changed_in_folder)} documents differ from the corpus folder and are searched "
+                         f"as indexed: {', '.join(self.changed_in_folder[:10])}; `reform-qa index` re-indexes them")
+        return lines
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What opening a store does with a corpus folder: the documents to add, replace and remove."""
+    add: list[str]
+    replace: list[str]
+    remove: list[str]
+    report: Report
+
+
+def plan(stored: list[Document], stored_chunks: list[Chunk], folder: list[Document], folder_chunks: list[Chunk],
+         update: str) -> Plan:
+    """Compare a store with a corpus folder. update "add" (any open) adds the folder's new documents;
+    "sync" (`reform-qa index`) also replaces the ones that changed; "rebuild" makes the store the folder,
+    removing what the folder lacks. Documents count as changed when their metadata (but the file path) or
+    chunk ids differ."""
+    if update not in UPDATES:
+        raise ValueError(f"unknown update {update!r}: use one of {', '.join(UPDATES)}")
+    had, has = _contents(stored, stored_chunks), _contents(folder, folder_chunks)
+    new = [d for d in has if d not in had]
+    changed = [d for d in has if d in had and had[d] != has[d]]
+    missing = [d for d in had if d not in has]
+    if update == "rebuild":
+        return Plan(list(has), [], missing, Report(added=tuple(new), replaced=tuple(changed), removed=tuple(missing)))
+    replace = changed if update == "sync" else []
+    return Plan(new, replace, [], Report(tuple(new), tuple(replace), (), tuple(missing),
+                                         tuple(d for d in changed if d not in replace)))
+
+
+def _contents(documents: list[Document], chunks: list[Chunk]) -> dict[str, tuple]:
+    ids: dict[str, list[str]] = {d.doc_id: [] for d in documents}
+    for c in chunks:
+        ids.setdefault(c.doc_id, []).append(c.id)
+    return {d.doc_id: (replace(d, path=""), tuple(ids[d.doc_id])) for d in documents}
+
+
+def fingerprint(documents: list[Document], chunks: list[Chunk]) -> str:
+    """Hash of everything an index is built from: chunk ids and document metadata."""
+    h = hashlib.sha256(FORMAT.encode())
+    for d in documents:
+        h.update(json.dumps(asdict(d), ensure_ascii=False, sort_keys=True).encode())
+    for c in chunks:
+        h.update(c.id.encode())
+    return h.hexdigest()[:20]
+
+
+def idf(df: int, n: int) -> float:
+    """BM25's inverse document frequency of a token found in df of n chunks (Lucene's form, never negative)."""
+    return float(np.log(1 + (max(n, 1) - df + 0.5) / (df + 0.5)))

@@ -1,0 +1,41 @@
+"""The JSON API against its own OpenAPI schema: requests generated from /openapi.json (schemathesis), at
+least 400 per operation, get no 5xx and answers that match the schema."""
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
+
+from qa.serve.api import add_api
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory):
+    """The API over the tiny corpus with the fake encoder, in process (no network)."""
+    from conftest import CATALOG, DOCS, HashEncoder, write_corpus
+    from qa import Engine
+    root = tmp_path_factory.mktemp("api")
+    engine = Engine(data_dir=write_corpus(root / "data", DOCS, CATALOG), index_dir=root / "index",
+                    encoder=HashEncoder(), progress=False)
+    app = FastAPI()
+    add_api(app, engine)
+    return app
+
+
+schema = schemathesis.pytest.from_fixture("api_schema")
+
+
+@pytest.fixture(scope="module")
+def api_schema(api):
+    # A body over 64 KB is refused whole with a documented 413 before any field is read: a rejection too.
+    config = schemathesis.Config.from_str(
+        '[checks.negative_data_rejection]\nexpected-statuses = ["413", "422"]\n')
+    return schemathesis.openapi.from_asgi("/openapi.json", api, config=config)
+
+
+@schema.parametrize()
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+def test_generated_requests_get_no_server_error_and_answers_match_the_schema(case):
+    # Every check but "schema-valid data is accepted": a district or document id must name one of the
+    # corpus's (a documented 422 otherwise), which a schema written before uploads cannot list.
+    case.call_and_validate(excluded_checks=[positive_data_acceptance])

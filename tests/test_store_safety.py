@@ -1,0 +1,109 @@
+"""Opening never destroys: a process whose corpus folder lacks documents, or holds other versions of them,
+leaves the shared store as it found it and says how the two differ; rows leave a store only through an
+explicit remove (which names what it deleted) or rebuild."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import free_port, wait_for_port
+from qa import Engine
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TESTS)
+
+
+def open_elsewhere(data, index, store=None, question="一号改革工程"):
+    """Another process, with the fake encoder, opens the store for `data` and asks; prints its report."""
+    script = ("import sys, json; sys.path[:0] = [{root!r}, {tests!r}]\n"
+              "from conftest import HashEncoder\nfrom qa import Engine\n"
+              "e = Engine(data_dir={data!r}, index_dir={index!r}, encoder=HashEncoder(), progress=False, store={store!r})\n"
+              "a = e.ask({question!r}, k=1)\n"
+              "print(json.dumps({{'only': list(e.store.report.only_in_store), 'chunks': len(e.store.chunks),"
+              " 'top': a.hits[0].text if a.hits else ''}}, ensure_ascii=False))")
+    proc = subprocess.run([sys.executable, "-c", script.format(root=ROOT, tests=TESTS, data=str(data), index=str(index),
+                                                               store=store, question=question)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    import json
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture
+def milvus_server(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(tmp_path / "shared.db"), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server, 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_a_process_with_an_empty_folder_leaves_a_shared_milvus_collection_whole(milvus_server, corpus, tmp_path,
+                                                                                encoder):
+    first = Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=encoder, progress=False, store=milvus_server)
+    rows = first.store.stored_ids()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    other = open_elsewhere(empty, tmp_path / "ix2", milvus_server)
+    assert sorted(other["only"]) == ["interview", "jiangbei", "report"]        # it says how its folder differs
+    assert other["chunks"] == len(rows) and "一号改革工程" in other["top"]     # and answers from the rows
+    assert first.store.stored_ids() == rows                                   # nothing was deleted
+    assert "一号改革工程" in first.ask("一号改革工程", k=1).hits[0].text
+    first.reload()
+    assert first.store.embedded == 0 and first.store.stored_ids() == rows
+
+
+def test_remove_deletes_that_documents_rows_and_no_other(milvus_server, corpus, tmp_path, encoder):
+    engine = Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=encoder, progress=False, store=milvus_server)
+    before = engine.store.stored_ids()
+    assert engine.remove("jiangbei") == "removed jiangbei (江北专访)"
+    after = engine.store.stored_ids()
+    assert after == {i: d for i, d in before.items() if d != "jiangbei"} and after
+    assert not (corpus / "jiangbei.txt").exists()
+    assert "jiangbei" not in {h.doc_id for h in engine.search("城镇化率", k=10)}
+
+
+def test_a_collection_of_another_model_is_refused_not_dropped(corpus, tmp_path, encoder):
+    from qa.stores.milvus import MilvusError
+    store = str(tmp_path / "m.db")
+    Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=encoder, progress=False, store=store)
+
+    class OtherEncoder(type(encoder)):
+        name = "other-encoder"
+    with pytest.raises(MilvusError, match="holds vectors of hash-encoder/64.*index --rebuild"):
+        Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=OtherEncoder(), progress=False, store=store)
+    rebuilt = Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=encoder, progress=False, store=store)
+    assert rebuilt.store.embedded == 0                                        # the rows are still there
+
+
+def test_two_processes_sharing_a_local_index_folder_lose_nothing(corpus, tmp_path, encoder):
+    first = Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=encoder, progress=False)
+    chunks = {c.id for c in first.store.chunks}
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    other = open_elsewhere(empty, tmp_path / "ix")
+    assert sorted(other["only"]) == ["interview", "jiangbei", "report"] and "一号改革工程" in other["top"]
+    again = Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=encoder, progress=False)
+    assert {c.id for c in again.store.chunks} == chunks and again.store.embedded == 0
+
+
+def test_a_changed_document_is_reported_on_open_and_reindexed_only_by_index(engine, corpus):
+    (corpus / "jiangbei.txt").write_text("江北专访\n\nA 城乡融合\n\n江北常住人口城镇化率达到86.0%。\n", encoding="utf-8")
+    engine.reload()
+    assert engine.store.report.changed_in_folder == ("jiangbei",)
+    assert "85.6%" in engine.search("江北城镇化率", k=1)[0].text              # searched as indexed
+    report = engine.reload("sync")
+    assert report.replaced == ("jiangbei",) and "86.0%" in engine.search("江北城镇化率", k=1)[0].text
+
+
+def test_a_rebuild_removes_what_the_folder_lacks_and_names_it(engine, corpus):
+    (corpus / "jiangbei.txt").unlink()
+    engine.reload()
+    assert "jiangbei" in {d.doc_id for d in engine.store.documents}          # opening kept it
+    report = engine.reload("rebuild")
+    assert report.removed == ("jiangbei",) and "jiangbei" not in {d.doc_id for d in engine.store.documents}
