@@ -9,14 +9,16 @@ from dataclasses import asdict
 
 from . import calibration
 from .answer import Answer, answer_json
-from .documents.document import IngestError
-from .documents.folder import seed_corpus
+from .documents.document import IngestError, index_text
+from .documents.folder import load_corpus, seed_corpus
 from .documents.library import add, documents
 from .encoders import EncoderError
 from .engine import MODES, Engine, stats
 from .evaluate import PARAPHRASE_TARGETS, calibrate, evaluate, load_questions, missed_targets, subsets, table
-from .settings import K, MAX_FILE_MB, Settings
+from .progress import Progress
+from .settings import K, MAX_FILE_MB, SHIPPED_CORPUS, Settings
 from .stores import StoreError
+from .stores.base import ship_vectors
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 # `serve` and `bench` import their packages when run: gradio alone takes 3-16 s to import here, which
@@ -37,6 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print JSON")
     index = sub.add_parser("index", help="bring the index up to date with the corpus folder: new and changed "
                                          "documents (opening only adds new ones); never deletes without --rebuild")
+    index.add_argument("--ship-vectors", action="store_true", help="(maintainers) write the vectors of the shipped "
+                                                                    "corpus beside it, so a new home embeds nothing")
     index.add_argument("--rebuild", action="store_true", help="re-embed everything, as the corpus folder has it "
                                                                "(documents the folder lacks are removed, by name)")
     sub.add_parser("stats", help="documents, passages and the model of the index")
@@ -113,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"note: {line}", file=sys.stderr)
             if report.replaced:
                 print(f"re-indexed (changed in the folder): {', '.join(report.replaced)}")
+            if args.ship_vectors:
+                _ship(engine)
             print(f"index ready: {len(engine.store.chunks)} passages, model {engine.store.model}, "
                   f"in {settings.store or settings.index_dir}")
         elif args.command == "stats":
@@ -153,6 +159,18 @@ def _library(args, settings: Settings) -> int:
         store = engine.store
     print(f"index updated: {len(store.chunks)} passages, {store.embedded} newly embedded")
     return code
+
+
+def _ship(engine: Engine) -> None:
+    """Embed the shipped corpus's chunks and write their vectors beside it (`index --ship-vectors`)."""
+    _, chunks = load_corpus(SHIPPED_CORPUS)
+    vectors = {}
+    with Progress(len(chunks), "embedding the shipped corpus") as done:
+        for start in range(0, len(chunks), 64):
+            batch = chunks[start:start + 64]
+            vectors.update(zip((c.id for c in batch), engine.encoder.encode([index_text(c) for c in batch])))
+            done.update(len(batch))
+    print(f"vectors of {len(chunks)} shipped chunks written to {ship_vectors(engine.encoder.name, chunks, vectors)}")
 
 
 def _open(settings: Settings) -> Engine:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
 from ..documents.document import Chunk, Document
+from ..settings import SHIPPED_CORPUS
 from ..text import Tokenizer
 
 FORMAT = "v1 bigrams=True"   # what a fingerprint is computed under; a change makes every index stale
@@ -126,6 +128,27 @@ def _contents(documents: list[Document], chunks: list[Chunk]) -> dict[str, tuple
     for c in chunks:
         ids.setdefault(c.doc_id, []).append(c.id)
     return {d.doc_id: (replace(d, path=""), tuple(ids[d.doc_id])) for d in documents}
+
+
+def shipped_vectors(model: str, dim: int) -> dict[str, np.ndarray]:
+    """The vectors of the shipped corpus's chunks by chunk id, for the model that made them (empty for any
+    other): a new data home answers its first question without embedding the shipped documents."""
+    path = SHIPPED_CORPUS / f"vectors-{model}.npz"
+    if not path.is_file():
+        return {}
+    with np.load(path) as stored:
+        if str(stored["model"]) != model or stored["vectors"].shape[1] != dim:
+            return {}
+        return dict(zip(stored["ids"].tolist(), stored["vectors"]))
+
+
+def ship_vectors(model: str, chunks: list[Chunk], vectors: dict[str, np.ndarray]) -> Path:
+    """Write the vectors of these chunks beside the shipped corpus (`reform-qa index --ship-vectors`)."""
+    path = SHIPPED_CORPUS / f"vectors-{model}.npz"
+    ids = [c.id for c in chunks]
+    np.savez_compressed(path, model=np.array(model), ids=np.array(ids),
+                        vectors=np.array([vectors[i] for i in ids], np.float32))
+    return path
 
 
 def fingerprint(documents: list[Document], chunks: list[Chunk]) -> str:

@@ -21,7 +21,7 @@ from ..documents.folder import load_corpus
 from ..encoders import Encoder
 from ..progress import Progress
 from ..text import Tokenizer, corpus_terms
-from .base import Candidates, Filters, Report, StoreError, fingerprint, idf, plan
+from .base import Candidates, Filters, Report, StoreError, fingerprint, idf, plan, shipped_vectors
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"         # names the live build folder; replaced atomically with os.replace
@@ -265,7 +265,9 @@ def open_local(data_dir: Path, index_dir: Path, encoder: Encoder, update: str = 
             by_doc.setdefault(c.doc_id, []).append(c)
         for c in (c for c in chunks if c.doc_id in changed):
             by_doc.setdefault(c.doc_id, []).append(c)
-        cache = old.vectors_by_id() if same_model and update != "rebuild" else {}
+        cache = shipped_vectors(encoder.name, encoder.dim)
+        if same_model and update != "rebuild":
+            cache.update(old.vectors_by_id())
         store = LocalStore.build(target, [c for d in target for c in by_doc.get(d.doc_id, [])], encoder, cache,
                                  progress, callback)
         store.save(index_dir)

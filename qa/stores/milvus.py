@@ -18,7 +18,7 @@ from ..documents.folder import load_corpus
 from ..encoders import Encoder
 from ..progress import Progress
 from ..text import STOPWORDS, Tokenizer, corpus_terms, searchable, year_of
-from .base import Candidates, Filters, Plan, Report, StoreError, fingerprint, idf, plan
+from .base import Candidates, Filters, Plan, Report, StoreError, fingerprint, idf, plan, shipped_vectors
 
 # pymilvus logs each failed call with its traceback before raising it: our MilvusError says what to do instead
 logging.getLogger("pymilvus").setLevel(logging.CRITICAL + 1)
@@ -102,10 +102,11 @@ class MilvusStore:
         if todo.replace:
             self._delete(todo.replace)
         work = [(folder[d], [c for c in chunks if c.doc_id == d]) for d in (*todo.replace, *todo.add)]
-        count = sum(len(cs) for _, cs in work)
+        shipped = shipped_vectors(encoder.name, encoder.dim)
+        count = sum(1 for _, cs in work for c in cs if c.id not in shipped)
         with Progress(count, f"embedding {count} new chunks for Milvus", progress, callback) as done:
             for doc, doc_chunks in work:
-                self.add_document(doc, doc_chunks, encoder, done.update)
+                self.add_document(doc, doc_chunks, encoder, done.update, shipped)
         if work:
             self.client.flush(self.collection)
             kept = [d for d in self.documents if d.doc_id not in todo.replace]
@@ -134,16 +135,20 @@ class MilvusStore:
         """chunk id -> document id of every row in the collection."""
         return {c.id: c.doc_id for c in _read(self.client, self.collection)[1]}
 
-    def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None) -> None:
-        """Upsert one document's chunks by chunk id; if any batch fails, the rows of this document written
-        so far are deleted again, so no partial document is left behind."""
+    def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None,
+                     known: dict[str, np.ndarray] | None = None) -> None:
+        """Upsert one document's chunks by chunk id (embedding those without a `known` vector); if any batch
+        fails, the rows of this document written so far are deleted again: no partial document is left."""
+        known = known or {}
         try:
             for start in range(0, len(chunks), BATCH):
                 batch = chunks[start:start + BATCH]
-                vectors = encoder.encode([index_text(c) for c in batch])
+                new = [c for c in batch if c.id not in known]
+                made = dict(zip((c.id for c in new), encoder.encode([index_text(c) for c in new])))
+                vectors = [known[c.id] if c.id in known else made[c.id] for c in batch]
                 self.client.upsert(self.collection, [_row(doc, c, start + i, v, encoder)
                                                      for i, (c, v) in enumerate(zip(batch, vectors))])
-                done(len(batch))
+                done(len(new))
         except Exception:
             self.client.delete(self.collection, ids=[c.id for c in chunks])
             raise
