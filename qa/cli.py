@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from . import calibration
 from .answer import Answer, answer_json
@@ -14,9 +14,10 @@ from .documents.folder import load_corpus, seed_corpus
 from .documents.library import add, documents
 from .encoders import EncoderError
 from .engine import MODES, Engine, stats
-from .evaluate import PARAPHRASE_TARGETS, calibrate, evaluate, load_questions, missed_targets, subsets, table
+from .evaluate import (CORPORA, PARAPHRASE_TARGETS, calibrate, judge, load_questions, metrics, missed_targets,
+                       subsets, table)
 from .progress import Progress
-from .settings import K, MAX_FILE_MB, SHIPPED_CORPUS, Settings
+from .settings import K, MAX_FILE_MB, Settings
 from .stores import StoreError
 from .stores.base import ship_vectors
 
@@ -39,13 +40,15 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print JSON")
     index = sub.add_parser("index", help="bring the index up to date with the corpus folder: new and changed "
                                          "documents (opening only adds new ones); never deletes without --rebuild")
-    index.add_argument("--ship-vectors", action="store_true", help="(maintainers) write the vectors of the shipped "
-                                                                    "corpus beside it, so a new home embeds nothing")
+    index.add_argument("--ship-vectors", action="store_true", help="write the corpus's vectors into its folder "
+                                                                    "(vectors-MODEL.npz), so a copy of it embeds nothing")
     index.add_argument("--rebuild", action="store_true", help="re-embed everything, as the corpus folder has it "
                                                                "(documents the folder lacks are removed, by name)")
     sub.add_parser("stats", help="documents, passages and the model of the index")
     ev = sub.add_parser("eval", help="hit@k / MRR / abstention on the gold questions")
     ev.add_argument("--split", default="test", choices=["dev", "test", "all"])
+    ev.add_argument("--corpus", default="all", choices=["all", *CORPORA], help="which gold set (default: every "
+                    "corpus, each on its own and pooled)")
     ev.add_argument("--check", action="store_true", help="exit 1 when the default (rerank) misses a target")
     sub.add_parser("calibrate", help="fit fusion weight and abstention for the model on the dev split; "
                                      "stored beside the index")
@@ -124,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "stats":
             print(json.dumps(stats(engine), ensure_ascii=False, indent=1))
         elif args.command == "eval":
-            return _eval(engine, args.split, args.check)
+            return _eval(engine, args.split, args.corpus, args.check)
         elif args.command == "calibrate":
             fitted = calibrate(engine, load_questions(split="dev"))
             path = calibration.save(settings.index_dir, engine.encoder.name, fitted)
@@ -162,15 +165,16 @@ def _library(args, settings: Settings) -> int:
 
 
 def _ship(engine: Engine) -> None:
-    """Embed the shipped corpus's chunks and write their vectors beside it (`index --ship-vectors`)."""
-    _, chunks = load_corpus(SHIPPED_CORPUS)
+    """Embed the corpus folder's chunks and write their vectors into it (`index --ship-vectors`)."""
+    _, chunks = load_corpus(engine.settings.data_dir)
     vectors = {}
-    with Progress(len(chunks), "embedding the shipped corpus") as done:
+    with Progress(len(chunks), "embedding the corpus to ship its vectors") as done:
         for start in range(0, len(chunks), 64):
             batch = chunks[start:start + 64]
             vectors.update(zip((c.id for c in batch), engine.encoder.encode([index_text(c) for c in batch])))
             done.update(len(batch))
-    print(f"vectors of {len(chunks)} shipped chunks written to {ship_vectors(engine.encoder.name, chunks, vectors)}")
+    path = ship_vectors(engine.settings.data_dir, engine.encoder.name, chunks, vectors)
+    print(f"vectors of {len(chunks)} chunks written to {path}")
 
 
 def _open(settings: Settings) -> Engine:
@@ -186,36 +190,40 @@ def entry() -> None:
     sys.exit(main())
 
 
-def _eval(engine: Engine, split: str, check: bool) -> int:
-    questions = load_questions(split=split)
-    results = {mode: evaluate(engine, questions, mode) for mode in MODES}
-    print(f"{len(questions)} questions ({split} split), model {engine.store.model}")
-    print(table(results))
-    parts = {name: evaluate(engine, qs) for name, qs in subsets(questions).items()}
-    print("\nthe default (rerank) by subset; paraphrase = users' own words, with the unanswerable questions")
-    print(table(parts, "subset"))
-    missed = missed_targets(results["rerank"]) + [
-        f"paraphrase {m}" for m in missed_targets(parts["paraphrase"], PARAPHRASE_TARGETS)]
-    print("targets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
+def _engine_for(engine: Engine, corpus: str) -> Engine:
+    """The engine of a gold corpus: the one the settings open for the shipped corpus, else one over the
+    corpus's folder with its own index (beside the settings' one) and, on Milvus, its own collection."""
+    if corpus == "ningbo":
+        return engine
+    s = engine.settings
+    settings = replace(s, data_dir=CORPORA[corpus], index_dir=s.index_dir / "eval" / corpus, seed=False,
+                       collection=f"{s.collection}_{corpus.replace('-', '_')}")
+    return _open(settings)
+
+
+def _eval(engine: Engine, split: str, corpus: str, check: bool) -> int:
+    """Every ranking mode and every style on each corpus's gold set, then the default pooled over them."""
+    names = list(CORPORA) if corpus == "all" else [corpus]
+    pooled, missed = {}, []
+    for name in names:
+        here = _engine_for(engine, name)
+        questions = load_questions(CORPORA[name] / "eval" / "questions.jsonl", split)
+        outcomes = {mode: judge(here, questions, mode) for mode in MODES}
+        pooled[name] = outcomes["rerank"]
+        print(f"\n## {name}: {len(questions)} questions ({split} split), model {here.store.model}")
+        print(table({mode: metrics(o) for mode, o in outcomes.items()}))
+        parts = {part: metrics(judge(here, qs)) for part, qs in subsets(questions).items()}
+        print("\nthe default (rerank) by subset; paraphrase = users' own words, with the unanswerable questions")
+        print(table(parts, "subset"))
+        missed += [f"{name} {m}" for m in missed_targets(metrics(outcomes["rerank"]))]
+        missed += [f"{name} paraphrase {m}" for m in missed_targets(parts["paraphrase"], PARAPHRASE_TARGETS)]
+    if len(names) > 1:
+        rows = {name: metrics(o) for name, o in pooled.items()}
+        rows["pooled"] = metrics([o for outcomes in pooled.values() for o in outcomes])
+        print("\n## the default (rerank) on each corpus and pooled")
+        print(table(rows, "corpus"))
+        mrr = [m["mrr@10"] for name, m in rows.items() if name != "pooled"]
+        if max(mrr) - min(mrr) > 0.05:
+            missed.append(f"MRR@10 spread between corpora {max(mrr) - min(mrr):.3f} > 0.05")
+    print("\ntargets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
     return EXIT_ERROR if check and missed else EXIT_OK
-
-
-def _bench(args, settings: Settings) -> int:
-    """bench: the ways in (--api), the stores side by side (with a store set), or the scales."""
-    from .bench import scales, stores, ways_in
-    from .bench.measure import write
-    questions = [q.question for q in load_questions()]
-    if args.api:
-        result = ways_in.bench_api(settings.data_dir, settings.index_dir, settings.model, questions[:20])
-        print(ways_in.table(result))
-    elif settings.store:
-        result = stores.bench_store(settings.store, settings.data_dir, settings.model, questions[:30],
-                                    quick=args.quick)
-        print(stores.table(result))
-    else:
-        result = scales.bench(settings.data_dir, settings.model, quick=args.quick)
-        print(scales.table(result))
-        print(result["summary"])
-    write(result, args.out)
-    print(f"\nfigures written to {args.out}")
-    return EXIT_OK

@@ -19,7 +19,7 @@ from .documents.folder import seed_corpus
 from .documents import library
 from .encoders import Encoder, load_encoder
 from .fusion import rrf_fusion, weighted_fusion
-from .glossary import GLOSSARY, Glossary
+from .glossary import Glossary
 from .passages import Passages
 from .query import Query, prepare
 from .rerank import REGION, RERANK_DEPTH, proximity, rerank_score, unsupported
@@ -79,7 +79,7 @@ class Engine:
         """Switch to a newly opened store (callers hold self._lock once searches may be running)."""
         self._names = romanized_names((f"{d.title} {d.district} {d.author}" for d in store.documents), REGION)
         self.districts = sorted({d.district for d in store.documents if d.district})
-        self.glossary = Glossary.load(self.settings.data_dir / GLOSSARY)
+        self.glossary = Glossary.for_corpus(self.settings.data_dir)
         self.passages = Passages(store)
         self.store = store
 
@@ -141,7 +141,8 @@ class Engine:
             for i in top:
                 context = self.passages.context(int(cand[i]))
                 fused[i] = rerank_score(fused[i], len(unsupported(query.wanted, context.text, context.date)),
-                                        proximity(query.terms, context.normalized))
+                                        proximity(query.terms, context.normalized),
+                                        context.header and query.wanted.wants != "who")
             order = np.concatenate([top[np.argsort(-fused[top], kind="stable")], order[RERANK_DEPTH:]])
         return Ranking(cand[order], fused[order], bm25[order], dense[order])
 

@@ -9,10 +9,13 @@ import numpy as np
 
 from .calibration import Calibration
 from .engine import Engine
-from .settings import SHIPPED_CORPUS
+from .settings import CHECKOUT, SHIPPED_CORPUS
 from .text import has_chinese
 
 GOLD = SHIPPED_CORPUS / "eval" / "questions.jsonl"
+# The corpora with gold sets: the shipped one (Ningbo's districts) and, in a checkout, seven public documents
+# of other places nobody tuned for (corpora/other-cities/SOURCES.md). Each folder has eval/questions.jsonl.
+CORPORA = {"ningbo": SHIPPED_CORPUS, **({"other-cities": CHECKOUT / "corpora" / "other-cities"} if CHECKOUT else {})}
 # Targets for the shipped default on the test split (issue 12); `--check` fails when one is missed.
 TARGETS = {"hit@1": 0.90, "hit@3": 0.97, "mrr@10": 0.93, "abstain_recall": 0.85, "answer_rate": 0.95}
 PARAPHRASE_TARGETS = {"hit@3": 0.93, "mrr@10": 0.88}
@@ -40,18 +43,30 @@ def load_questions(path: Path = GOLD, split: str | None = None) -> list[Question
     return [q for q in rows if split in (None, "all", q.split)]
 
 
-def evaluate(engine: Engine, questions: list[Question], mode: str = "rerank") -> dict[str, float]:
-    """Metrics for one ranking mode: hit@1/3/5 and MRR@10 over answerable questions, abstention over all."""
-    ranks, abstained, answerable = [], [], []
+@dataclass(frozen=True)
+class Outcome:
+    """How one gold question fared: the rank of its answer passage (None: not in the top 10) and abstention."""
+    answerable: bool
+    rank: int | None
+    abstained: bool
+
+
+def judge(engine: Engine, questions: list[Question], mode: str = "rerank") -> list[Outcome]:
+    """Ask each question under one ranking mode and note where its answer passage ranks."""
+    out = []
     for q in questions:
         answer = engine.ask_in_mode(q.question, mode, k=10)
         rank = next((r for r, h in enumerate(answer.hits, 1) if q.answer and q.answer in h.text), None)
-        abstained.append(answer.abstained)
-        answerable.append(q.answer is not None)
-        if q.answer is not None:
-            ranks.append(rank)
+        out.append(Outcome(q.answer is not None, rank, answer.abstained))
+    return out
+
+
+def metrics(outcomes: list[Outcome]) -> dict[str, float]:
+    """hit@1/3/5 and MRR@10 over the answerable questions, abstention over all."""
+    ranks = [o.rank for o in outcomes if o.answerable]
     n = max(len(ranks), 1)
-    abstained, answerable = np.array(abstained, bool), np.array(answerable, bool)
+    abstained = np.array([o.abstained for o in outcomes], bool)
+    answerable = np.array([o.answerable for o in outcomes], bool)
     hits = lambda k: sum(1 for r in ranks if r and r <= k) / n
     return {
         "hit@1": hits(1), "hit@3": hits(3), "hit@5": hits(5),
@@ -59,8 +74,13 @@ def evaluate(engine: Engine, questions: list[Question], mode: str = "rerank") ->
         "abstain_precision": float(abstained[~answerable].sum() / max(abstained.sum(), 1)),
         "abstain_recall": float(abstained[~answerable].mean()) if (~answerable).any() else 1.0,
         "answer_rate": float((~abstained[answerable]).mean()) if answerable.any() else 1.0,
-        "questions": float(len(questions)),
+        "questions": float(len(outcomes)),
     }
+
+
+def evaluate(engine: Engine, questions: list[Question], mode: str = "rerank") -> dict[str, float]:
+    """Metrics for one ranking mode over the questions."""
+    return metrics(judge(engine, questions, mode))
 
 
 def subsets(questions: list[Question]) -> dict[str, list[Question]]:

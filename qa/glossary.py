@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .text import normalize
 
-GLOSSARY = "glossary.tsv"   # in the corpus folder: one group per line, tab-separated, formal term first
+GLOSSARY = "glossary.tsv"   # one group per line, tab-separated, formal term first (qa/vocabulary, a corpus folder)
+VOCABULARY = Path(__file__).resolve().parent / "vocabulary"   # the product's: see vocabulary/SOURCES.md
 
 
 @dataclass(frozen=True)
@@ -34,33 +35,41 @@ class Expansion:
 
 
 class Glossary:
-    """Synonym groups, matched in a question as whole words (English, case-insensitive) or substrings."""
+    """Synonym groups, matched in a question as whole words (English, case-insensitive) or substrings. A
+    group is its trigger words and the forms they expand to: all of a two-way group's terms do both; in a
+    one-way group (the English dictionary, the gazetteer) only the English words trigger."""
 
-    def __init__(self, groups: list[tuple[str, ...]]):
-        self.groups = [tuple(dict.fromkeys(g)) for g in groups if len(g) >= 2]
-        self._group_of = {normalize(term): i for i, g in enumerate(self.groups) for term in g}
-        terms = sorted(self._group_of, key=len, reverse=True)   # longest first: 外贸出口 before 出口
+    def __init__(self, groups: list[tuple[str, ...]], one_way: list[tuple[tuple[str, ...], tuple[str, ...]]] = ()):
+        self.groups = [g for g in (tuple(dict.fromkeys(g)) for g in groups) if len(g) >= 2]
+        self.one_way = [(tuple(t), tuple(f)) for t, f in one_way if t and f]
+        self._expansions = [(g, g) for g in self.groups] + self.one_way   # (trigger words, forms)
+        self._groups_of: dict[str, list[int]] = {}
+        for i, (triggers, _) in enumerate(self._expansions):
+            for term in triggers:
+                self._groups_of.setdefault(normalize(term), []).append(i)
+        terms = sorted(self._groups_of, key=len, reverse=True)   # longest first: 外贸出口 before 出口
         self._pattern = re.compile("|".join(
             rf"(?<![a-z0-9]){re.escape(t)}(?![a-z0-9])" if re.search("[a-z]", t) else re.escape(t)
             for t in terms)) if terms else None
 
     @classmethod
     def load(cls, path: Path) -> "Glossary":
-        """Read a glossary file (missing: an empty glossary). Lines starting with # are comments."""
-        path = Path(path)
-        if not path.exists():
-            return cls([])
-        groups = []
-        for line in path.read_text(encoding="utf-8-sig").splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                groups.append(tuple(t.strip() for t in line.split("\t") if t.strip()))
-        return cls(groups)
+        """Read a glossary file of two-way groups (missing: an empty glossary)."""
+        return cls(_lines(path))
+
+    @classmethod
+    def for_corpus(cls, data_dir: Path) -> "Glossary":
+        """The product's vocabulary (qa/vocabulary: the glossary, English -> Chinese, the gazetteer) with the
+        corpus folder's own glossary.tsv, if it has one."""
+        dictionary = [((line[0],), line[1:]) for line in _lines(VOCABULARY / "en_zh.tsv")]
+        places = [(line[2:], (line[0],)) for line in _lines(VOCABULARY / "places.tsv")]
+        return cls(_lines(VOCABULARY / GLOSSARY) + _lines(Path(data_dir) / GLOSSARY), dictionary + places)
 
     def __len__(self) -> int:
-        return len(self.groups)
+        return len(self._expansions)
 
     def expand(self, question: str, known: Callable[[str], bool]) -> Expansion:
-        """For each glossary term in the question, the other forms of its group that `known` accepts
+        """For each glossary term in the question, the other forms of its groups that `known` accepts
         (forms the corpus uses) and the question does not already contain. (Skipping terms the corpus
         uses itself cost dev MRR@10 0.889 -> 0.884, so every term is expanded.)"""
         if self._pattern is None:
@@ -69,10 +78,21 @@ class Glossary:
         pairs = []
         for match in self._pattern.finditer(text):
             said = question_span(question, text, match)
-            for form in self.groups[self._group_of[match.group(0)]]:
-                if normalize(form) not in text and known(form) and (said, form) not in pairs:
-                    pairs.append((said, form))
+            for group in self._groups_of[match.group(0)]:
+                for form in self._expansions[group][1]:
+                    if normalize(form) not in text and known(form) and (said, form) not in pairs:
+                        pairs.append((said, form))
         return Expansion(tuple(pairs))
+
+
+def _lines(path: Path) -> list[tuple[str, ...]]:
+    """The tab-separated fields of a vocabulary file's lines (missing file: none; # starts a comment)."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    return [tuple(t.strip() for t in line.split("\t") if t.strip())
+            for line in path.read_text(encoding="utf-8-sig").splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
 
 
 def question_span(question: str, normalized: str, match: re.Match) -> str:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from .answer import Hit
 from .documents.document import Chunk
+from .documents.parse import HEADER
 from .stores.base import Store
 from .text import normalize, sentences
 
@@ -20,6 +21,7 @@ class Context:
     date: str
     sentences: list[str]
     normalized: list[str]
+    header: bool = False     # a document's header passage (title, date, byline), not its body
 
 
 def citation(title: str, date: str, paragraph: int, page: int = 0) -> str:
@@ -60,7 +62,7 @@ class Passages:
             said = sentences(c.text) or [c.text]
             self._contexts[c.id] = Context(
                 normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source))), d.date,
-                said, [normalize(t) for t in (c.heading, *said)])
+                said, [normalize(t) for t in (c.heading, *said)], c.paragraph == 0 and c.heading == HEADER)
         return self._contexts[c.id]
 
     def forget(self) -> None:

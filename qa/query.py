@@ -29,7 +29,7 @@ def prepare(text: str, store: Store, glossary: Glossary, encoder: Encoder, names
     expansion = glossary.expand(text, lambda term: known(store, term))
     wanted = constraints(text)
     return Query(text, expansion, encoder.encode([text], query=True)[0], terms(store, text, expansion),
-                 Constraints(wanted.years, wanted.places | frozenset(names_in(text, names))))
+                 Constraints(wanted.years, wanted.places | frozenset(names_in(text, names)), wanted.wants))
 
 
 def known(store: Store, term: str) -> bool:

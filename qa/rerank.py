@@ -27,11 +27,37 @@ _PLACE_SUFFIX = re.compile(r"^(.{2,})(市|区|县|省)$")
 RELATIVE_YEARS = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "过去一年": -1, "一年来": -1, "明年": 1}
 
 
+# The kind of answer a question wants, by its question words (first match wins): a person or body, a date,
+# or a figure. A passage that holds the asked terms but no answer of that kind does not answer it.
+WANTS = (("who", re.compile(r"谁|哪位|哪个部门|哪些部门|哪个单位|哪些单位|何人|\bwho(m|se)?\b|\bwhich (journalist|reporter|"
+                            r"official|person|people|department|agency|body|leader|organi[sz]ation)s?\b", re.I)),
+         ("when", re.compile(r"什么时候|何时|哪一年|哪年|哪一天|几月|\bwhen\b|\bwhat year\b", re.I)),
+         ("figure", re.compile(r"多少|几[个项成倍家座所条位次种年]|多大|多高|多快|多长|多远|比例|比重|占比|幅度|"
+                               r"\bhow (many|much|fast|big|large|high|far)\b|\bwhat (share|percentage|proportion|rate)\b|"
+                               r"\bby how much\b", re.I)))
+_KIND = {"figure": re.compile(r"\d|[一二三四五六七八九十两百千万亿]+(个|项|成|倍|家|座|所|条|位|次|种|年|万|亿)"),
+         "when": re.compile(r"(19|20)\d\d|\d{1,2}月|[一二三四五六七八九十]+月|今年|去年|明年"),
+         "who": re.compile(r"书记|市长|区长|县长|省长|主任|主席|总理|局长|部长|厅|局|委员会|政府|中共中央|国务院|"
+                           r"记者|作者|报告人|讲话人|[\u4e00-\u9fff]{1,3}(同志|先生|女士)")}
+HEADER_PENALTY = 0.5        # the header passage (title, byline) ranks for a question that asks who, only
+
+
 @dataclass(frozen=True)
 class Constraints:
-    """What a question pins down: the years and places it names."""
+    """What a question pins down: the years and places it names, and the kind of answer it wants."""
     years: frozenset[str] = frozenset()
     places: frozenset[str] = frozenset()
+    wants: str = ""                     # "who", "when", "figure" or "" (anything)
+
+
+def wants(question: str) -> str:
+    """The kind of answer a question asks for: "who", "when", "figure", or "" for anything."""
+    return next((kind for kind, words in WANTS if words.search(question)), "")
+
+
+def gives(kind: str, text: str) -> bool:
+    """Whether a text holds an answer of the kind (a figure, a date, a person or body); "" always does."""
+    return not kind or bool(_KIND[kind].search(text))
 
 
 @lru_cache(maxsize=1024)
@@ -44,7 +70,7 @@ def constraints(question: str) -> Constraints:
         if flag == "ns" or suffixed:
             places.add(suffixed.group(1) if suffixed else word)   # 江北区 -> 江北, 北京市 -> 北京
     places.update(p for p in REGION if p in text)
-    return Constraints(frozenset(YEAR.findall(text)), frozenset(p for p in places if len(p) >= 2))
+    return Constraints(frozenset(YEAR.findall(text)), frozenset(p for p in places if len(p) >= 2), wants(question))
 
 
 def years_of(text: str, doc_date: str) -> set[str]:
@@ -88,6 +114,7 @@ def proximity(terms: Terms, sentences: Iterable[str]) -> float:
     return max((terms.share(s) for s in sentences), default=0.0)
 
 
-def rerank_score(fused: float, mismatches: int, near: float) -> float:
-    """Second-stage score: fused score, minus a penalty if any constraint is unmet, plus proximity."""
-    return fused - MISMATCH_PENALTY * (mismatches > 0) + PROXIMITY_WEIGHT * near
+def rerank_score(fused: float, mismatches: int, near: float, header_unasked: bool = False) -> float:
+    """Second-stage score: fused score, minus a penalty if any constraint is unmet or the passage is a
+    document's header and the question does not ask who, plus proximity."""
+    return fused - MISMATCH_PENALTY * (mismatches > 0) - HEADER_PENALTY * header_unasked + PROXIMITY_WEIGHT * near

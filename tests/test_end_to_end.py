@@ -38,17 +38,18 @@ def test_a_place_outside_the_corpus_is_not_answered(real):
 
 
 def test_the_default_ranking_holds_the_line_on_the_test_split(real):
-    # Measured on the test split (121 questions) with e5, glossary and header passages: rerank hit@1 0.821,
-    # hit@3 0.937, MRR@10 0.879, abstain recall 0.615, answer rate 0.937; paraphrase subset hit@3 0.897,
-    # MRR@10 0.813. The targets (0.90 / 0.97 / 0.93 / 0.85 / 0.95; 0.93 / 0.88) are not met yet:
-    # this holds the line where it is.
+    # Measured on the test split (121 questions) with e5, the vocabulary (glossary, English dictionary,
+    # gazetteer) and header passages ranked for "who" questions only: rerank hit@1 0.842, hit@3 0.947,
+    # MRR@10 0.894, abstain recall 0.538, answer rate 0.937; paraphrase subset hit@3 0.914, MRR@10 0.838.
+    # (Before the header rule: abstain recall 0.615 with MRR@10 0.879; the rule was chosen on the pooled dev
+    # MRR of both corpora.) The targets are not met yet: this holds the line where it is.
     questions = load_questions(split="test")
     default, hybrid = evaluate(real, questions), evaluate(real, questions, "hybrid")
-    assert default["hit@1"] >= 0.82 and default["hit@3"] >= 0.93 and default["mrr@10"] >= 0.875
-    assert default["abstain_recall"] >= 0.6 and default["answer_rate"] >= 0.93
+    assert default["hit@1"] >= 0.84 and default["hit@3"] >= 0.94 and default["mrr@10"] >= 0.89
+    assert default["abstain_recall"] >= 0.53 and default["answer_rate"] >= 0.93
     assert default["mrr@10"] > hybrid["mrr@10"]
     paraphrase = evaluate(real, subsets(questions)["paraphrase"])
-    assert paraphrase["hit@3"] >= 0.89 and paraphrase["mrr@10"] >= 0.81
+    assert paraphrase["hit@3"] >= 0.91 and paraphrase["mrr@10"] >= 0.83
 
 
 def test_milvus_lite_answers_the_test_split_like_the_local_store(real, tmp_path):

@@ -39,13 +39,23 @@ def test_nothing_is_added_that_the_question_has_or_the_corpus_lacks(tmp_path):
 
 def test_the_shipped_glossary_is_large_and_each_term_is_in_one_group():
     from pathlib import Path
-    g = Glossary.load(Path(__file__).resolve().parent.parent / "data" / "glossary.tsv")
+    g = Glossary.load(Path(__file__).resolve().parent.parent / "qa" / "vocabulary" / "glossary.tsv")
     terms = [t.lower() for group in g.groups for t in group]
     assert len(g) >= 150 and len(terms) == len(set(terms))
 
 
 def test_the_engine_expands_shows_and_finds(engine, tmp_path):
-    (engine.settings.data_dir / "glossary.tsv").write_text("地区生产总值\tGDP\n", encoding="utf-8")
-    engine.reload()
-    answer = engine.ask("2019年GDP多少", k=1)
-    assert "同义扩展：GDP→地区生产总值" in answer.notices and "1021.6亿元" in answer.hits[0].text
+    answer = engine.ask("2019年GDP多少", k=1)                 # the product's glossary serves every corpus
+    assert any(n.startswith("同义扩展：GDP→地区生产总值") for n in answer.notices) and "1021.6亿元" in answer.hits[0].text
+    (engine.settings.data_dir / "glossary.tsv").write_text("一号改革工程\t头号改革\n", encoding="utf-8")
+    engine.reload()                                              # and a corpus may add its own
+    answer = engine.ask("头号改革是什么", k=1)
+    assert "同义扩展：头号改革→一号改革工程" in answer.notices and "一号改革工程" in answer.hits[0].text
+
+
+def test_english_words_and_places_expand_one_way_to_chinese():
+    from qa.glossary import Glossary
+    g = Glossary([], [(("growth",), ("增长", "增速")), (("Hefei",), ("合肥",))])
+    known = lambda term: True
+    assert g.expand("Hefei GDP growth in 2023", known).added == ("合肥", "增长", "增速")
+    assert g.expand("合肥增长", known).added == ()               # Chinese is not expanded through them

@@ -1,4 +1,7 @@
 """Ingestion: reading any encoding, repairing layout artefacts, and cutting stable chunks."""
+import re
+from pathlib import Path
+
 import pytest
 
 from qa.documents.document import IngestError
@@ -84,3 +87,34 @@ def test_bylines_make_a_citable_header_passage(tmp_path):
     assert header.paragraph == 0 and header.heading == HEADER
     assert "镇海区人民政府区长 何黎斌" in header.text and "来源：区人代会" in header.text
     assert all("何黎斌" not in c.text for c in chunks[1:])     # bylines stay out of the body passages
+
+
+OTHER = Path(__file__).resolve().parent.parent / "corpora" / "other-cities"   # public documents nobody tuned for
+
+
+def test_a_dateline_dates_the_document_and_is_never_glued_onto_a_paragraph():
+    from qa.documents.parse import dateline
+    text = "政府工作报告\n\n——2024年3月5日在第十四届全国人民代表大会第二次会议上\n\n国务院总理　李　强\n\n各位代表：\n\n" \
+           "一年来，我们坚持稳中求进工作总基调，经济回升向好。\n\n2026-01-22\n\n2025年全年地区生产总值增长5%。"
+    title, chunks = parse(text, "report")
+    assert dateline(text) == "2024-03-05" and title == "政府工作报告"
+    assert [c.text for c in chunks] == ["一年来，我们坚持稳中求进工作总基调，经济回升向好。\n2025年全年地区生产总值增长5%。"]
+    from qa.documents.parse import bylines
+    assert bylines(text) == ["国务院总理 李 强"]                          # a spaced signature is a byline
+
+
+def test_public_documents_keep_their_paragraphs_in_place_with_no_fragment_passages():
+    from qa.documents.parse import MIN_PASSAGE
+    documents, chunks = load_corpus(OTHER)
+    assert all(len(c.text) >= MIN_PASSAGE for c in chunks)
+    assert not [c.text for c in chunks if re.match(r"^(各位代表[：！:!]?(\n|$)|——(19|20)\d\d|时间：)", c.text)]
+    assert not [c.text for c in chunks if "会议上现在" in c.text or "会议上一年来" in c.text]
+    dates = {d.doc_id: d.date for d in documents}
+    assert dates["yuxi-2007-government-work-report"] == "2007-03-02"
+
+
+def test_an_uploads_stored_copy_is_not_shown_as_its_source(tmp_path):
+    from qa.documents.document import Document
+    from qa.documents.parse import header_chunk
+    doc = Document("x", "报告", "2024", "张三", "originals/x.pdf")
+    assert "originals" not in header_chunk(doc, []).text

@@ -39,4 +39,5 @@ def test_a_wheel_built_from_the_checkout_carries_every_subpackage_and_the_corpus
     names = set(zipfile.ZipFile(wheel).namelist())
     packages = {str(p.relative_to(ROOT)) for p in (ROOT / "qa").rglob("*.py")}
     assert packages <= names, f"missing from the wheel: {sorted(packages - names)}"
-    assert {"qa/corpus/catalog.json", "qa/corpus/glossary.tsv", "qa/corpus/eval/questions.jsonl"} <= names
+    assert {"qa/corpus/catalog.json", "qa/corpus/eval/questions.jsonl"} <= names
+    assert {"qa/vocabulary/glossary.tsv", "qa/vocabulary/en_zh.tsv", "qa/vocabulary/places.tsv"} <= names

@@ -9,10 +9,10 @@ from qa.stores.base import shipped_vectors
 
 def test_every_shipped_chunk_has_a_shipped_vector():
     _, chunks = load_corpus(SHIPPED_CORPUS)
-    vectors = shipped_vectors(qa.DEFAULT_MODEL, 384)
+    vectors = shipped_vectors(SHIPPED_CORPUS, qa.DEFAULT_MODEL, 384)
     missing = [c.id for c in chunks if c.id not in vectors]
     assert not missing, f"{len(missing)} chunks lack a vector: run `reform-qa index --ship-vectors`"
-    assert shipped_vectors("another-model", 384) == {} and shipped_vectors(qa.DEFAULT_MODEL, 768) == {}
+    assert shipped_vectors(SHIPPED_CORPUS, "another-model", 384) == {} == shipped_vectors(SHIPPED_CORPUS, qa.DEFAULT_MODEL, 768)
 
 
 def test_a_new_home_embeds_nothing_and_an_added_document_only_its_own_chunks(tmp_path):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..settings import SHIPPED_CORPUS
 from .document import Chunk, Document, IngestError
-from .parse import bylines, header_chunk, parse
+from .parse import bylines, dateline, header_chunk, parse
 from .readers import read_text
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -33,11 +33,13 @@ def corpus_files(data_dir: Path) -> list[Path]:
     return sorted(p for p in Path(data_dir).iterdir() if p.suffix.lower() in TEXT_SUFFIXES and p.is_file())
 
 
-def document(path: Path, catalog: dict[str, dict], found_title: str = "") -> Document:
+def document(path: Path, catalog: dict[str, dict], found_title: str = "", found_date: str = "") -> Document:
     """A file's Document: its catalog metadata, titled by the title found in it (or its id) if none."""
     meta = {k: str(v) for k, v in catalog.get(path.stem, {}).items()
             if k in ("title", "date", "author", "source", "district")}
     meta.setdefault("title", found_title or path.stem)
+    if found_date and not meta.get("date"):
+        meta["date"] = found_date
     return Document(doc_id=path.stem, path=str(path), **meta)
 
 
@@ -51,7 +53,7 @@ def load_corpus(data_dir: Path) -> tuple[list[Document], list[Chunk]]:
     for path in corpus_files(data_dir):
         text = read_text(path)
         found_title, doc_chunks = parse(text, path.stem)
-        doc = document(path, catalog, found_title)
+        doc = document(path, catalog, found_title, dateline(text))
         header = header_chunk(doc, bylines(text))
         docs.append(doc)
         chunks.extend(([header] if header else []) + doc_chunks)

@@ -16,7 +16,7 @@ from filelock import FileLock
 from ..settings import MAX_FILE_MB
 from .document import Document, IngestError
 from .folder import CATALOG, corpus_files, document, load_catalog, write_atomic
-from .parse import parse
+from .parse import dateline, parse
 from .readers import check_type, extract, read_text
 
 ORIGINALS = "originals"     # data/originals/ keeps each added file as it was uploaded, for checking citations
@@ -121,7 +121,7 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
     write_atomic(original, path.read_bytes())
     write_atomic(data_dir / f"{doc_id}.txt", found.text.encode("utf-8"))
     existing[doc_id] = fingerprint
-    catalog[doc_id] = {"title": title or found.title or found_title or Path(name).stem, "date": date or found.date,
+    catalog[doc_id] = {"title": title or found.title or found_title or Path(name).stem, "date": date or found.date or dateline(found.text),
                        "author": author or found.author, "source": f"{ORIGINALS}/{original.name}",
                        "district": district or "", "pages": found.pages,
                        "added": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -21,7 +21,15 @@ _CAPTION = re.compile(r"摄\s*[)）]$|供图$|(图片|照片)由.*提供[)）]?$
 _BYLINE = re.compile(r"^((见习)?记者|通讯员|.{0,8}报道组)\s|^[\u4e00-\u9fff]{2,3}( [\u4e00-\u9fff]{2,3}){1,3}$")
 _SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]+[”’）)」』]*|[^。！？!?；;]+$")
 # “镇海区人民政府区长 何黎斌”: an office, then a name (a heading like “二、2020年 目标” has no office word)
-_SIGNED = re.compile(r"^\S{0,24}(长|书记|主任|主席|记者|通讯员|委员|报道组|编辑|作者)\s[\u4e00-\u9fff]{2,3}$")
+_SIGNED = re.compile(r"^\S{0,24}(长|书记|主任|主席|总理|记者|通讯员|委员|报道组|编辑|作者)\s+"
+                     r"[\u4e00-\u9fff](\s?[\u4e00-\u9fff]){1,2}$")   # “国务院总理　李　强” too
+# A dateline or the line naming the meeting a report was given at (“——2024年3月5日在第十四届全国人民代表大会
+# 第二次会议上”, “2026-01-22”): metadata, never glued onto a paragraph; its date dates the document.
+_DATELINE = re.compile(r"^[—\-－(（]*\s*((时间|日期)[:：]\s*)?((19|20)\d\d[年\-./]\d{1,2}[月\-./]\d{1,2}日?)"
+                       r"\s*([在于][^。！？，]{0,40})?[)）]?$|^[—(（]*[^。！？，]{0,30}(会议|大会)上[)）]?$")
+_DATE = re.compile(r"((?:19|20)\d\d)\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})")
+_SALUTATION = re.compile(r"^(各位代表|各位委员|同志们|女士们、先生们|代表们)[，,、！!：:。]*$")
+MIN_PASSAGE = 12   # a fragment shorter than this joins the passage before it (“各位代表！” is no passage)
 BYLINE_LINES = 40   # signatures are looked for in a document's first 40 lines (non-blank)
 HEADER = "署名与来源"   # heading of a document's header passage (paragraph 0): who wrote, spoke or reported
 
@@ -59,8 +67,8 @@ def _classify(blocks: list[_Block]) -> tuple[str, list[_Block]]:
     for i, b in enumerate(blocks):
         short = len(b.text) <= SHORT
         first = i == 0
-        if _CAPTION.search(b.text) or _is_byline(b.text, i):
-            continue   # bylines and signatures go to the header passage (header_chunk), not the body
+        if _CAPTION.search(b.text) or _is_byline(b.text, i) or _DATELINE.match(b.text) or _SALUTATION.match(b.text):
+            continue   # bylines and signatures go to the header passage (header_chunk), datelines to the date
         if short and ((b.gap >= 2 and not first) or (first and b.text.endswith("。"))):
             continue  # a photo caption: isolated by wide gaps in the page layout
         kept.append(b)
@@ -102,17 +110,20 @@ def _join_broken(blocks: list[_Block]) -> list[_Block]:
     while todo:
         b = todo.pop(0)
         while b.kind == "body" and not _is_terminal(b.text) and todo:
+            ahead = next((j for j, c in enumerate(todo[:20]) if c.kind == "heading"), min(len(todo), 20))
             later = [j for j, c in enumerate(todo[:20]) if c.kind == "body"]
             if not later:
                 break
             if b.text[-1] in "，、,（(“" or _crosses_word(b.text, todo[later[0]].text):
                 pick = later[0]
-            else:
+            else:   # a word cut across columns (完 + 善) may resume past a heading; nothing else does
                 pick = next((j for j in later if _crosses_word(b.text, todo[j].text)), None)
-                if pick is None:
-                    if later[0] != 0:
+                if pick is None:   # a line cut at a page end runs on into the next; a short one stands alone
+                    if later[0] != 0 or len(b.text) < SHORT:
                         break
                     pick = 0
+            if pick > ahead and not _crosses_word(b.text, todo[pick].text):
+                break
             b = _Block(b.text + todo.pop(pick).text, "body", b.level, b.gap, b.page)
         out.append(b)
     return out
@@ -177,9 +188,25 @@ def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
             merged[-1] = (prev[0], heading, prev[2] + "\n" + body, prev[3])
         else:
             merged.append((num, heading, body, page))
+    for i in range(len(merged) - 1, 0, -1):   # fragments below the floor join the passage before them
+        if len(merged[i][2]) < MIN_PASSAGE:
+            prev = merged[i - 1]
+            merged[i - 1] = (prev[0], prev[1], prev[2] + "\n" + merged[i][2], prev[3])
+            del merged[i]
     chunks = [Chunk(content_hash(doc_id, heading, piece), doc_id, piece, num, heading, page)
               for num, heading, body, page in merged for piece in _split_long(body)]
     return title, chunks
+
+
+def dateline(text: str) -> str:
+    """The date a document gives itself in its first lines (a dateline, “2024年3月5日在…会议上”), as
+    YYYY-MM-DD; "" when none."""
+    for line in text.replace("\u3000", " ").splitlines()[:15]:
+        found = _DATE.search(line.strip()) if len(line.strip()) <= 60 else None
+        if found:
+            year, month, day = found.groups()
+            return f"{year}-{int(month):02d}-{int(day):02d}"
+    return ""
 
 
 def _is_byline(line: str, position: int) -> bool:
@@ -202,7 +229,7 @@ def header_chunk(doc: Document, found: list[str]) -> Chunk | None:
     if not names:
         return None
     lines = [f"《{doc.title}》" + (f"（{doc.date}）" if doc.date else ""), "作者、记者、讲话人或报告人：" + "；".join(names)]
-    if doc.source:
+    if doc.source and not doc.source.startswith("originals/"):   # an upload's stored copy is no source
         lines.append(f"来源：{doc.source}")
     text = "\n".join(lines)
     return Chunk(content_hash(doc.doc_id, HEADER, text), doc.doc_id, text, 0, HEADER)

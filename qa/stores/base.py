@@ -11,7 +11,6 @@ from typing import Protocol
 import numpy as np
 
 from ..documents.document import Chunk, Document
-from ..settings import SHIPPED_CORPUS
 from ..text import Tokenizer
 
 FORMAT = "v1 bigrams=True"   # what a fingerprint is computed under; a change makes every index stale
@@ -130,10 +129,10 @@ def _contents(documents: list[Document], chunks: list[Chunk]) -> dict[str, tuple
     return {d.doc_id: (replace(d, path=""), tuple(ids[d.doc_id])) for d in documents}
 
 
-def shipped_vectors(model: str, dim: int) -> dict[str, np.ndarray]:
-    """The vectors of the shipped corpus's chunks by chunk id, for the model that made them (empty for any
-    other): a new data home answers its first question without embedding the shipped documents."""
-    path = SHIPPED_CORPUS / f"vectors-{model}.npz"
+def shipped_vectors(folder: Path, model: str, dim: int) -> dict[str, np.ndarray]:
+    """The vectors a corpus folder carries for its chunks (vectors-<model>.npz, by chunk id; empty for any
+    other model): the shipped corpus has them, so a new data home answers without embedding it first."""
+    path = Path(folder) / f"vectors-{model}.npz"
     if not path.is_file():
         return {}
     with np.load(path) as stored:
@@ -142,9 +141,9 @@ def shipped_vectors(model: str, dim: int) -> dict[str, np.ndarray]:
         return dict(zip(stored["ids"].tolist(), stored["vectors"]))
 
 
-def ship_vectors(model: str, chunks: list[Chunk], vectors: dict[str, np.ndarray]) -> Path:
-    """Write the vectors of these chunks beside the shipped corpus (`reform-qa index --ship-vectors`)."""
-    path = SHIPPED_CORPUS / f"vectors-{model}.npz"
+def ship_vectors(folder: Path, model: str, chunks: list[Chunk], vectors: dict[str, np.ndarray]) -> Path:
+    """Write the vectors of a corpus folder's chunks into it (`reform-qa index --ship-vectors`)."""
+    path = Path(folder) / f"vectors-{model}.npz"
     ids = [c.id for c in chunks]
     np.savez_compressed(path, model=np.array(model), ids=np.array(ids),
                         vectors=np.array([vectors[i] for i in ids], np.float32))

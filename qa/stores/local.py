@@ -265,7 +265,7 @@ def open_local(data_dir: Path, index_dir: Path, encoder: Encoder, update: str = 
             by_doc.setdefault(c.doc_id, []).append(c)
         for c in (c for c in chunks if c.doc_id in changed):
             by_doc.setdefault(c.doc_id, []).append(c)
-        cache = shipped_vectors(encoder.name, encoder.dim)
+        cache = shipped_vectors(data_dir, encoder.name, encoder.dim)
         if same_model and update != "rebuild":
             cache.update(old.vectors_by_id())
         store = LocalStore.build(target, [c for d in target for c in by_doc.get(d.doc_id, [])], encoder, cache,

@@ -87,7 +87,8 @@ class MilvusStore:
                 _create(client, collection, encoder.dim, Tokenizer(corpus_terms(c.text for c in chunks)).words)
                 client.load_collection(collection)
             store = cls(client, collection, stored_docs, stored_chunks, encoder.name, report=todo.report)
-            store.embedded = store._apply(todo, documents, chunks, encoder, progress, callback)
+            known = shipped_vectors(data_dir, encoder.name, encoder.dim)
+            store.embedded = store._apply(todo, documents, chunks, encoder, known, progress, callback)
         except MilvusError:
             raise
         except Exception as e:   # pymilvus errors: say where and what to do, never a traceback
@@ -96,13 +97,12 @@ class MilvusStore:
         return store
 
     def _apply(self, todo: Plan, documents: list[Document], chunks: list[Chunk], encoder: Encoder,
-               progress: bool, callback) -> int:
+               shipped: dict[str, np.ndarray], progress: bool, callback) -> int:
         """Replace and add the planned documents, each whole or not at all; returns chunks embedded."""
         folder = {d.doc_id: d for d in documents}
         if todo.replace:
             self._delete(todo.replace)
         work = [(folder[d], [c for c in chunks if c.doc_id == d]) for d in (*todo.replace, *todo.add)]
-        shipped = shipped_vectors(encoder.name, encoder.dim)
         count = sum(1 for _, cs in work for c in cs if c.id not in shipped)
         with Progress(count, f"embedding {count} new chunks for Milvus", progress, callback) as done:
             for doc, doc_chunks in work:
