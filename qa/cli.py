@@ -227,3 +227,24 @@ def _eval(engine: Engine, split: str, corpus: str, check: bool) -> int:
             missed.append(f"MRR@10 spread between corpora {max(mrr) - min(mrr):.3f} > 0.05")
     print("\ntargets: " + ("all met" if not missed else "missed: " + "; ".join(missed)))
     return EXIT_ERROR if check and missed else EXIT_OK
+
+
+def _bench(args, settings: Settings) -> int:
+    """bench: the ways in (--api), the stores side by side (with a store set), or the scales."""
+    from .bench import scales, stores, ways_in
+    from .bench.measure import write
+    questions = [q.question for q in load_questions()]
+    if args.api:
+        result = ways_in.bench_api(settings.data_dir, settings.index_dir, settings.model, questions[:20])
+        print(ways_in.table(result))
+    elif settings.store:
+        result = stores.bench_store(settings.store, settings.data_dir, settings.model, questions[:30],
+                                    quick=args.quick)
+        print(stores.table(result))
+    else:
+        result = scales.bench(settings.data_dir, settings.model, quick=args.quick)
+        print(scales.table(result))
+        print(result["summary"])
+    write(result, args.out)
+    print(f"\nfigures written to {args.out}")
+    return EXIT_OK
