@@ -42,13 +42,16 @@ class Answer:
     terms: tuple[str, ...] = ()     # the query's words and the glossary forms that met them (to highlight)
 
 
+# The fields of a Hit that the JSON answers carry (`ask --json`, the JSON API, gradio_client's /search).
+HIT_JSON = ("text", "score", "doc_id", "title", "date", "paragraph", "page", "heading", "citation", "bm25", "dense")
+
+
 def answer_json(answer: Answer) -> dict:
     """The JSON shape shared by `ask --json`, the JSON API and the app's gradio_client /search."""
-    keys = ("text", "score", "doc_id", "title", "date", "paragraph", "page", "heading", "citation", "bm25", "dense")
     return {"question": answer.question, "query": answer.query, "abstained": answer.abstained,
             "confidence": answer.confidence, "best_sentence": answer.best_sentence,
             "notices": list(answer.notices),
-            "hits": [{k: v for k, v in asdict(h).items() if k in keys} for h in answer.hits]}
+            "hits": [{k: v for k, v in asdict(h).items() if k in HIT_JSON} for h in answer.hits]}
 
 
 def confidence(terms: Terms, found: str, dense: float, calibration: Calibration, cross_lingual: bool) -> float:

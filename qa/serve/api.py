@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import fields
 from typing import Annotated
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException
 
-from ..answer import answer_json
+from ..answer import HIT_JSON, Hit, answer_json
 from ..engine import Engine, stats
 from ..settings import K, MAX_K
 from ..stores import StoreError
@@ -48,19 +49,9 @@ class SearchRequest(BaseModel):
                                       "GET /api/documents); an unknown id is a 422")
 
 
-class HitOut(BaseModel):
-    """One cited passage."""
-    text: str
-    score: float
-    doc_id: str
-    title: str
-    date: str
-    paragraph: int
-    page: int
-    heading: str
-    citation: str
-    bm25: float
-    dense: float
+HitOut = create_model("HitOut", __doc__="One cited passage.",   # the Hit fields the JSON answers carry
+                      **{f.name: ({"str": str, "int": int, "float": float}[f.type], ...)
+                         for f in fields(Hit) if f.name in HIT_JSON})
 
 
 class SearchResponse(BaseModel):
