@@ -9,17 +9,16 @@ from dataclasses import asdict, replace
 
 from . import calibration
 from .answer import Answer, answer_json
-from .documents.document import IngestError, index_text
+from .documents.document import IngestError
 from .documents.folder import load_corpus, seed_corpus
 from .documents.library import add, documents
 from .encoders import EncoderError
 from .engine import MODES, Engine, stats
 from .evaluate import (CORPORA, PARAPHRASE_TARGETS, calibrate, judge, load_questions, metrics, missed_targets,
                        subsets, table)
-from .progress import Progress
 from .settings import K, MAX_FILE_MB, Settings
 from .stores import StoreError
-from .stores.base import ship_vectors
+from .stores.base import embed, ship_vectors
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 # `serve` and `bench` import their packages when run: gradio alone takes 3-16 s to import here, which
@@ -167,12 +166,7 @@ def _library(args, settings: Settings) -> int:
 def _ship(engine: Engine) -> None:
     """Embed the corpus folder's chunks and write their vectors into it (`index --ship-vectors`)."""
     _, chunks = load_corpus(engine.settings.data_dir)
-    vectors = {}
-    with Progress(len(chunks), "embedding the corpus to ship its vectors") as done:
-        for start in range(0, len(chunks), 64):
-            batch = chunks[start:start + 64]
-            vectors.update(zip((c.id for c in batch), engine.encoder.encode([index_text(c) for c in batch])))
-            done.update(len(batch))
+    vectors = embed(chunks, engine.encoder, "embedding the corpus to ship its vectors")
     path = ship_vectors(engine.settings.data_dir, engine.encoder.name, chunks, vectors)
     print(f"vectors of {len(chunks)} chunks written to {path}")
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from ..documents.document import Chunk, Document
+from ..documents.document import Chunk, Document, index_text
+from ..encoders import Encoder
+from ..progress import Progress
 from ..text import Tokenizer
 
 FORMAT = "v1 bigrams=True"   # what a fingerprint is computed under; a change makes every index stale
@@ -127,6 +130,18 @@ def _contents(documents: list[Document], chunks: list[Chunk]) -> dict[str, tuple
     for c in chunks:
         ids.setdefault(c.doc_id, []).append(c.id)
     return {d.doc_id: (replace(d, path=""), tuple(ids[d.doc_id])) for d in documents}
+
+
+def embed(chunks: list[Chunk], encoder: Encoder, what: str, progress: bool = True,
+          callback: Callable[[int, int], None] | None = None, batch: int = 64) -> dict[str, np.ndarray]:
+    """Each chunk's vector (of its heading path and text) by chunk id, a batch at a time, with progress."""
+    vectors: dict[str, np.ndarray] = {}
+    with Progress(len(chunks), what, progress, callback) as done:
+        for start in range(0, len(chunks), batch):
+            part = chunks[start:start + batch]
+            vectors.update(zip((c.id for c in part), encoder.encode([index_text(c) for c in part])))
+            done.update(len(part))
+    return vectors
 
 
 def shipped_vectors(folder: Path, model: str, dim: int) -> dict[str, np.ndarray]:

@@ -19,9 +19,8 @@ from filelock import FileLock
 from ..documents.document import Chunk, Document, index_text
 from ..documents.folder import load_corpus
 from ..encoders import Encoder
-from ..progress import Progress
 from ..text import Tokenizer, corpus_terms
-from .base import Candidates, Filters, Report, StoreError, fingerprint, idf, plan, shipped_vectors
+from .base import Candidates, Filters, Report, StoreError, embed, fingerprint, idf, plan, shipped_vectors
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"         # names the live build folder; replaced atomically with os.replace
@@ -118,15 +117,10 @@ class LocalStore:
         tokens = [tokenizer(index_text(c)) or ["∅"] for c in chunks]
         lap("tokenize")
         vectors = np.zeros((len(chunks), encoder.dim), np.float32)
-        todo = [i for i, c in enumerate(chunks) if c.id not in cache]
+        todo = [c for c in chunks if c.id not in cache]
+        made = embed(todo, encoder, f"embedding {len(todo)} new chunks", progress, callback, BATCH)
         for i, c in enumerate(chunks):
-            if c.id in cache:
-                vectors[i] = cache[c.id]
-        with Progress(len(todo), f"embedding {len(todo)} new chunks", progress, callback) as done:
-            for start in range(0, len(todo), BATCH):
-                ids = todo[start:start + BATCH]
-                vectors[ids] = encoder.encode([index_text(chunks[i]) for i in ids])
-                done.update(len(ids))
+            vectors[i] = cache[c.id] if c.id in cache else made[c.id]
         lap("embed")
         dense = dense_index(vectors)
         lap("faiss")
@@ -259,7 +253,7 @@ def open_local(data_dir: Path, index_dir: Path, encoder: Encoder, update: str = 
         folder = {d.doc_id: d for d in documents}
         keep = [folder.get(d.doc_id, d) if d.doc_id in todo.replace else d for d in old_docs
                 if d.doc_id not in todo.remove and update != "rebuild"]
-        target = keep + [folder[d] for d in todo.add if d not in {k.doc_id for k in keep}]
+        target = keep + [folder[d] for d in todo.add]   # new documents: never among the kept
         by_doc = {}
         for c in (c for c in old_chunks if c.doc_id not in changed):
             by_doc.setdefault(c.doc_id, []).append(c)

@@ -87,8 +87,7 @@ class MilvusStore:
                 _create(client, collection, encoder.dim, Tokenizer(corpus_terms(c.text for c in chunks)).words)
                 client.load_collection(collection)
             store = cls(client, collection, stored_docs, stored_chunks, encoder.name, report=todo.report)
-            known = shipped_vectors(data_dir, encoder.name, encoder.dim)
-            store.embedded = store._apply(todo, documents, chunks, encoder, known, progress, callback)
+            store.embedded = store._apply(todo, documents, chunks, encoder, data_dir, progress, callback)
         except MilvusError:
             raise
         except Exception as e:   # pymilvus errors: say where and what to do, never a traceback
@@ -97,12 +96,14 @@ class MilvusStore:
         return store
 
     def _apply(self, todo: Plan, documents: list[Document], chunks: list[Chunk], encoder: Encoder,
-               shipped: dict[str, np.ndarray], progress: bool, callback) -> int:
-        """Replace and add the planned documents, each whole or not at all; returns chunks embedded."""
+               data_dir: Path, progress: bool, callback) -> int:
+        """Replace and add the planned documents, each whole or not at all, embedding only the chunks the
+        corpus folder carries no vector for; returns chunks embedded."""
         folder = {d.doc_id: d for d in documents}
         if todo.replace:
             self._delete(todo.replace)
         work = [(folder[d], [c for c in chunks if c.doc_id == d]) for d in (*todo.replace, *todo.add)]
+        shipped = shipped_vectors(data_dir, encoder.name, encoder.dim) if work else {}
         count = sum(1 for _, cs in work for c in cs if c.id not in shipped)
         with Progress(count, f"embedding {count} new chunks for Milvus", progress, callback) as done:
             for doc, doc_chunks in work:
