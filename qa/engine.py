@@ -72,7 +72,8 @@ class Engine:
         self.encoder = encoder or load_encoder(self.settings.model, self.settings.runtime)
         self.calibration = calibrations.load(self.settings.index_dir, self.encoder.name)
         self.progress = progress
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()      # searches vs swapping the store in
+        self._writing = threading.Lock()   # one change of the corpus at a time (reload, remove)
         self._attach(opened or open_store(self.settings, self.encoder, progress=progress))
 
     def _attach(self, store: Store) -> None:
@@ -86,16 +87,18 @@ class Engine:
     def reload(self, update: str = "add", callback: Callable[[int, int], None] | None = None) -> Report:
         """Re-read the corpus folder into the store: "add" its new documents (what opening does), "sync"
         changed ones too, or "rebuild" the store as the folder (see stores.base.plan); only new chunks are
-        embedded. Searches keep running on the old store until the new one is swapped in."""
-        store = open_store(self.settings, self.encoder, update, self.progress, callback)
-        with self._lock:
-            self._attach(store)
+        embedded. Searches keep running on the old store until the new one is swapped in; a remove waits,
+        so that no reload brings back what it deleted."""
+        with self._writing:
+            store = open_store(self.settings, self.encoder, update, self.progress, callback)
+            with self._lock:
+                self._attach(store)
         return store.report
 
     def remove(self, doc_id: str) -> str:
         """Delete a document from the corpus folder (with its original) and from the store; says what
         was removed. The only way, with a rebuild, that rows leave a store."""
-        with self._lock:
+        with self._writing, self._lock:
             known = {d.doc_id: d for d in self.store.documents}
             in_folder = any(d.doc_id == doc_id for d in library.documents(self.settings.data_dir)) \
                 if self.settings.data_dir.is_dir() else False

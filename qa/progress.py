@@ -43,6 +43,8 @@ class Progress:
         return f"{self.done}/{self.total} chunks ({share:.0%}), {rate:.1f}/s{left}"
 
     def __enter__(self) -> "Progress":
+        if self.callback and self.total:   # the total is known before the first batch is done
+            self.callback(0, self.total)
         return self
 
     def __exit__(self, *exc) -> None:

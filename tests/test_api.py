@@ -1,5 +1,6 @@
 """The JSON HTTP API on the app's server, driven with a plain HTTP client as a script would."""
 import concurrent.futures
+import time
 
 import httpx
 import pytest
@@ -80,3 +81,33 @@ def test_the_openapi_schema_and_docs_page_are_served(http):
     schema = http.get("/openapi.json").json()
     assert {"/api/search", "/api/documents", "/api/health"} <= set(schema["paths"])
     assert http.get("/docs").status_code == 200
+
+
+def test_a_script_uploads_documents_follows_the_progress_and_then_finds_them(http):
+    note = "象山简讯\n\n象山县2023年渔港经济区完成投资18.6亿元，建成石浦国家中心渔港。\n".encode("gb18030")
+    started = http.post("/api/documents", files=[("files", ("象山简讯.txt", note, "text/plain")),
+                                                 ("files", ("scan.pdf", b"%PDF-1.4 broken", "application/pdf"))],
+                        data={"district": "象山"})
+    assert started.status_code == 202
+    upload = started.json()
+    assert [f["status"] for f in upload["files"]] == ["added", "error"] and "scan.pdf" in upload["files"][1]["message"]
+    seen = []
+    for _ in range(600):
+        status = http.get(f"/api/uploads/{upload['id']}").json()
+        seen.append(status["state"])
+        if status["state"] != "embedding":
+            break
+        time.sleep(0.1)
+    assert status["state"] == "done" and status["done"] == status["total"] > 0, status
+    out = http.post("/api/search", json={"question": "石浦渔港投资多少", "district": "象山"}).json()
+    assert "18.6亿元" in out["hits"][0]["text"] and out["hits"][0]["doc_id"] == upload["files"][0]["id"]
+
+
+def test_an_unknown_upload_and_too_many_files_are_named(http):
+    missing = http.get("/api/uploads/0000")
+    assert missing.status_code == 404 and missing.json()["field"] == "upload_id"
+    many = [("files", (f"n{i}.txt", "短文。".encode(), "text/plain")) for i in range(21)]
+    refused = http.post("/api/documents", files=many)
+    assert refused.status_code == 422 and "at most 20" in refused.json()["error"]
+    nothing = http.post("/api/documents", files=[("files", ("scan.pdf", b"%PDF-1.4 broken", "application/pdf"))])
+    assert nothing.status_code == 422 and "scan.pdf is not a readable PDF" in nothing.json()["error"]

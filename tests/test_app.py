@@ -2,6 +2,7 @@
 import concurrent.futures
 import os
 
+import httpx
 import pytest
 
 from conftest import ARTIFACTS
@@ -103,19 +104,21 @@ def ask_in_browser(page, question: str, expected: str) -> str:
     return page.inner_text("body")
 
 
-def test_real_browser_uploads_a_gbk_file_and_then_answers_from_it(browser_page, tmp_path):
+def test_real_browser_uploads_a_gbk_file_and_then_answers_from_it(browser_page, server, tmp_path):
     upload = tmp_path / "宁海简讯.txt"
     upload.write_bytes("宁海简讯\n\n宁海县2023年建成十里红妆文化园，接待游客120万人次。".encode("gbk"))
     broken = tmp_path / "scan.pdf"
     broken.write_bytes(b"%PDF-1.4 not really a pdf")
     page = browser_page(1400)
+    before = len(httpx.get(server + "api/documents").json()["documents"])
     page.get_by_text("文档管理：上传或删除文件").click()
     page.locator("input[type=file]").set_input_files([str(upload), str(broken)])
     page.get_by_text("宁海简讯.txt").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="添加到语料库").click()
     page.get_by_text("added as").first.wait_for(timeout=60_000)
+    page.locator("#library-log .upload[data-state=done]").wait_for(timeout=60_000)
     log = page.inner_text("body")
     body = ask_in_browser(page, "十里红妆文化园接待游客多少人次", "120万人次")
     page.screenshot(path=os.path.join(ARTIFACTS, "upload.png"), full_page=True)
-    assert "scan.pdf is not a readable PDF" in log and "[已添加]" in log
-    assert "《宁海简讯》" in body and "6 篇文件" in body
+    assert "scan.pdf is not a readable PDF" in log and "[已添加]" in log and "新文件已加入索引" in log
+    assert "《宁海简讯》" in body and f"{before + 1} 篇文件" in body

@@ -1,24 +1,29 @@
-"""API: the plain JSON HTTP API beside the chat, on the same server: POST /api/search, GET /api/documents,
-GET /api/health. Its OpenAPI schema says what the server accepts; bad input gets a 4xx naming the field
+"""API: the plain JSON HTTP API beside the chat, on the same server: POST /api/search, GET/POST/DELETE
+/api/documents, GET /api/uploads/{id}, GET /api/health. Its OpenAPI schema says what the server accepts; bad input gets a 4xx naming the field
 and the fix, never a 500; answers are UTF-8 JSON (Chinese readable in curl)."""
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 from dataclasses import fields
+from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from ..answer import HIT_JSON, Hit, answer_json
 from ..engine import Engine, stats
 from ..settings import K, MAX_K
 from ..stores import StoreError
+from .uploads import Uploads
 
 MAX_BODY_BYTES = 64 * 1024    # a question, its history and filters fit in far less
 MAX_HISTORY = 20              # earlier questions taken for a follow-up
@@ -93,14 +98,31 @@ class RemovedResponse(BaseModel):
     message: str
 
 
+class FileOut(BaseModel):
+    name: str
+    status: str = Field(description="added, skipped (already in the corpus) or error")
+    message: str
+    id: str = Field(description="the document id, once added")
+
+
+class UploadResponse(BaseModel):
+    id: str = Field(description="follow it at GET /api/uploads/{id}")
+    state: str = Field(description="embedding (searches still use the index as it was), done or failed")
+    done: int = Field(description="passages embedded so far")
+    total: int = Field(description="passages to embed (0 until counted, or when nothing new)")
+    seconds_left: float | None
+    error: str
+    files: list[FileOut]
+
+
 class ErrorResponse(BaseModel):
     """What went wrong, naming the field and the fix."""
     error: str
     field: str
 
 
-ERRORS = {404: {"model": ErrorResponse, "description": "no such document"},
-          413: {"model": ErrorResponse, "description": "body over 64 KB"},
+ERRORS = {404: {"model": ErrorResponse, "description": "no such document or upload"},
+          413: {"model": ErrorResponse, "description": "body over 64 KB (uploads: over the files' size limit)"},
           422: {"model": ErrorResponse, "description": "a field is invalid: the message names it and the fix"},
           503: {"model": ErrorResponse, "description": "the index store is not answering"}}
 
@@ -141,15 +163,21 @@ def _explain(problem: dict) -> tuple[str, str]:
     return field, f"{problem.get('msg', 'is invalid')} (got {str(problem.get('input'))[:80]!r})"
 
 
-def add_api(app: FastAPI, engine: Engine) -> None:
-    """Mount the JSON API routes and their error handling on a FastAPI app."""
+def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None) -> None:
+    """Mount the JSON API routes and their error handling on a FastAPI app (uploads: shared with the chat)."""
+    uploads = uploads or Uploads(engine)
+    max_files, max_mb = engine.settings.max_upload_files, engine.settings.max_file_mb
+    upload_bytes = int(max_files * max_mb * 2**20) + MAX_BODY_BYTES
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next):
         size = request.headers.get("content-length")
-        if request.url.path.startswith("/api/") and size and size.isdigit() and int(size) > MAX_BODY_BYTES:
-            return error(413, "body", f"is {int(size)} bytes, over the {MAX_BODY_BYTES} byte limit: send a "
-                                      "shorter question or fewer earlier questions")
+        is_upload = request.url.path == "/api/documents" and request.method == "POST"
+        limit = upload_bytes if is_upload else MAX_BODY_BYTES
+        if request.url.path.startswith("/api/") and size and size.isdigit() and int(size) > limit:
+            fix = (f"send at most {max_files} files of {max_mb:g} MB each" if is_upload
+                   else "send a shorter question or fewer earlier questions")
+            return error(413, "body", f"is {int(size)} bytes, over the {limit} byte limit: {fix}")
         return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
@@ -161,6 +189,12 @@ def add_api(app: FastAPI, engine: Engine) -> None:
     async def unreadable(request: Request, exc: HTTPException):
         if exc.status_code == 400 and request.url.path.startswith("/api/"):   # a body not even UTF-8 JSON
             return error(422, "body", "is not valid JSON: send UTF-8 JSON such as {\"question\": \"一号改革工程是什么？\"}")
+        if exc.status_code == 405:   # Starlette's Allow names the first route's methods only; /api/documents has two
+            allowed = sorted({m for r in app.router.routes if isinstance(r, APIRoute)
+                              and r.matches(request.scope)[0] != Match.NONE for m in r.methods})
+            response = error(405, "method", f"{request.method} is not served here: use {', '.join(allowed)}")
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(StoreError)
@@ -205,6 +239,43 @@ def add_api(app: FastAPI, engine: Engine) -> None:
         if doc_id not in {d.doc_id for d in engine.store.documents}:
             return error(404, "doc_id", f"no document {doc_id!r}: ids are listed by GET /api/documents")
         return {"removed": doc_id, "message": engine.remove(doc_id)}
+
+    @app.post("/api/documents", tags=["corpus"], summary="Add documents: they are searchable once embedded",
+              status_code=202, response_class=UTF8JSON, response_model=UploadResponse,
+              responses={413: ERRORS[413], 422: ERRORS[422]})
+    def upload(files: Annotated[list[UploadFile], File(description="txt/md (any Chinese encoding), docx, pdf "
+                                                                   "with a text layer, html")],
+               title: Annotated[str | None, Form(max_length=200)] = None,
+               date: Annotated[str | None, Form(max_length=40)] = None,
+               district: Annotated[str | None, Form(max_length=40)] = None) -> dict:
+        """Each file is read and added to the corpus at once (a bad one is reported, the rest go on);
+        their passages are then embedded in the background while searches use the index as it was.
+        Follow the returned id at GET /api/uploads/{id}."""
+        if len(files) > max_files:
+            raise ApiError("files", f"{len(files)} files: send at most {max_files} per upload")
+        with tempfile.TemporaryDirectory(prefix="qa-upload-") as folder:
+            paths, names = [], []
+            for i, f in enumerate(files):
+                name = Path((f.filename or "").replace("\\", "/").replace("\0", "")).name[-120:] or f"upload-{i}.txt"
+                path = Path(folder) / str(i) / name      # messages name the file as the user sent it
+                path.parent.mkdir()
+                path.write_bytes(f.file.read())
+                paths.append(path)
+                names.append(name)
+            started = uploads.start(paths, names, title or None, date or None, district or None)
+        if all(f.status == "error" for f in started.files):
+            return error(422, "files", "no file could be added: " + "; ".join(f.message for f in started.files)[:2000])
+        return started.json()
+
+    @app.get("/api/uploads/{upload_id}", tags=["corpus"], summary="How far an upload's embedding is",
+             response_class=UTF8JSON, response_model=UploadResponse, responses={404: ERRORS[404]})
+    def upload_status(upload_id: str) -> dict:
+        """An upload's files and embedding progress: passages done of total, seconds left, then done."""
+        found = uploads.get(upload_id)
+        if found is None:
+            return error(404, "upload_id", f"no upload {upload_id!r} on this server: POST /api/documents "
+                                           "returns the id")
+        return found.json()
 
     @app.get("/api/health", tags=["corpus"], summary="Model, corpus and index build", response_class=UTF8JSON,
              response_model=HealthResponse, responses={503: ERRORS[503]})

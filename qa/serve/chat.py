@@ -3,21 +3,24 @@ filters, and adding or deleting documents; replies are drawn by serve.render."""
 from __future__ import annotations
 
 import html
+import time
 from pathlib import Path
 
 import gradio as gr
 
 from ..answer import answer_json
 from ..documents.document import IngestError
-from ..documents.library import add
 from ..documents.readers import SUFFIXES
 from ..engine import Engine, stats
 from ..settings import K
 from .render import esc, failure, render
+from .uploads import Upload, Uploads
 
 EXAMPLES = ["2019年镇海GDP是多少？", "“122”产业集群是什么？", "一号改革工程是什么？",
             "张国锋怎么谈营商环境改革？", "What did Lin Bin say about the Third Plenary Session?"]
 PLACEHOLDER = "输入问题，例如：2019年镇海GDP是多少？"
+POLL = 0.5       # seconds between two looks at an upload's progress
+STATUS = {"added": "已添加", "skipped": "已跳过", "error": "错误"}
 
 # A new reply is scrolled so that its top (best sentence, passage 1 and its citation) is in view, not
 # the end of the last passage; a click on “复制引用” copies that passage's citation (read from the
@@ -81,8 +84,28 @@ def chat_turn(engine: Engine, message: str, chat: list, k=None, district=None, y
     return "", chat + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": reply}]
 
 
-def build(engine: Engine) -> gr.Blocks:
-    """The Gradio app over one engine."""
+def upload_html(upload: Upload) -> str:
+    """Each file's outcome, then a progress bar while its passages are embedded, then the result."""
+    lines = [f"<li><b>[{STATUS[f.status]}]</b> {esc(f.message)}</li>" for f in upload.files]
+    out = f"<div class='upload' data-state='{upload.state}'><ul>{''.join(lines)}</ul>"
+    if upload.state == "embedding":
+        if upload.total:
+            left = f"，约 {upload.seconds_left:.0f} 秒" if upload.seconds_left is not None else ""
+            out += (f"<progress value='{upload.done}' max='{upload.total}'></progress> 正在向量化 "
+                    f"{upload.done}/{upload.total} 个段落（{upload.done / upload.total:.0%}）{left}。")
+        else:
+            out += "<progress></progress> 正在读取并切分文件……"
+        out += "<p>期间可以继续提问：仍用现有索引回答，完成后自动换用新索引。</p>"
+    elif upload.state == "done" and any(f.status == "added" for f in upload.files):
+        out += f"<p><b>完成</b>：新文件已加入索引（{upload.total} 个新段落已向量化），现在可以检索。</p>"
+    elif upload.state == "failed":
+        out += f"<p><b>索引失败</b>：{esc(upload.error)}</p>"
+    return out + "</div>"
+
+
+def build(engine: Engine, uploads: Uploads | None = None) -> gr.Blocks:
+    """The Gradio app over one engine (uploads: shared with the JSON API when both are served)."""
+    uploads = uploads or Uploads(engine)
     districts = engine.districts
     years = sorted({d.date[:4] for d in engine.store.documents if d.date})
     titles = [(d.title, d.doc_id) for d in engine.store.documents]
@@ -94,19 +117,21 @@ def build(engine: Engine) -> gr.Blocks:
         files = [str(f) for f in (files or [])]
         limit = engine.settings.max_upload_files
         if not files:
-            return "请先选择文件。", gr.update(), gr.update(), gr.update()
+            yield "请先选择文件。", gr.update(), gr.update(), gr.update()
+            return
         if len(files) > limit:
-            return f"一次最多上传 {limit} 个文件（收到 {len(files)} 个），请分批上传。", *[gr.update()] * 3
+            yield f"一次最多上传 {limit} 个文件（收到 {len(files)} 个），请分批上传。", *[gr.update()] * 3
+            return
         try:
-            results = add(engine.settings.data_dir, files, title or None, date or None, None, district or None,
-                          engine.settings.max_file_mb, names=[Path(f).name for f in files])
-            if any(r.status == "added" for r in results):
-                engine.reload()
+            job = uploads.start(files, [Path(f).name for f in files], title or None, date or None, district or None)
         except Exception as e:
-            return failure("添加文件", e), *[gr.update()] * 3
-        label = {"added": "已添加", "skipped": "已跳过", "error": "错误"}
-        lines = [f"- **[{label[r.status]}]** {esc(r.message)}" for r in results]
-        return "\n".join(lines), *_documents_changed()
+            yield failure("添加文件", e), *[gr.update()] * 3
+            return
+        while not job.finished:     # the chat keeps answering meanwhile: this event has its own queue
+            yield upload_html(job), *[gr.update()] * 3
+            time.sleep(POLL)
+            job = uploads.get(job.id)
+        yield upload_html(job), *_documents_changed()
 
     def delete(doc_id):
         if not doc_id:
@@ -114,10 +139,10 @@ def build(engine: Engine) -> gr.Blocks:
         try:
             message = engine.remove(doc_id)
         except IngestError as e:
-            return f"**[错误]** {esc(e)}", gr.update(), gr.update(), gr.update()
+            return f"<b>[错误]</b> {esc(e)}", gr.update(), gr.update(), gr.update()
         except Exception as e:
             return failure("删除文件", e), *[gr.update()] * 3
-        return f"**[已删除]** {esc(message)}", *_documents_changed()
+        return f"<b>[已删除]</b> {esc(message)}", *_documents_changed()
 
     def _documents_changed():
         choices = [(d.title, d.doc_id) for d in engine.store.documents]
@@ -157,7 +182,7 @@ def build(engine: Engine) -> gr.Blocks:
             with gr.Row():
                 doomed = gr.Dropdown(titles, label="删除文件", scale=4)
                 delete_btn = gr.Button("删除", variant="stop", scale=1)
-            library_log = gr.Markdown()
+            library_log = gr.HTML(elem_id="library-log")
         clear = gr.Button("清空对话")
         inputs = [box, chat, k, district, year, docs]
         private = {"api_visibility": "private"}
@@ -170,5 +195,6 @@ def build(engine: Engine) -> gr.Blocks:
                          concurrency_limit=1, concurrency_id="library", **private)
         delete_btn.click(delete, [doomed], [library_log, docs, doomed, title], concurrency_limit=1,
                          concurrency_id="library", **private)
+        demo.load(_documents_changed, None, [docs, doomed, title], **private)   # others may have added some
         gr.api(api_search, api_name="search")
     return demo

@@ -11,6 +11,7 @@ from ..engine import Engine
 from ..settings import VERSION, Settings
 from .api import add_api
 from .chat import CSS, HEAD, build
+from .uploads import Uploads
 
 
 def serve(settings: Settings, port: int | None = None) -> None:
@@ -18,11 +19,12 @@ def serve(settings: Settings, port: int | None = None) -> None:
     port = port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = Engine(settings=settings)
-    demo = build(engine)
+    uploads = Uploads(engine)
+    demo = build(engine, uploads)
     demo.queue(default_concurrency_limit=4, max_size=256)
     server = FastAPI(title="reform-qa", summary="Cited passages from Chinese government reform documents",
                      version=VERSION)
-    add_api(server, engine)
+    add_api(server, engine, uploads)
     server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
                                  max_file_size=f"{engine.settings.max_file_mb:g}mb")
     print(f"reform-qa: chat on http://127.0.0.1:{port}/ , JSON API on http://127.0.0.1:{port}/api/ "
