@@ -65,9 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     remove.add_argument("doc", help="document id as shown by `list`")
     serve = sub.add_parser("serve", help="the chat in the browser and the JSON API, on 127.0.0.1")
     serve.add_argument("--port", type=int, help="port (default: env GRADIO_SERVER_PORT, else 7860)")
+    serve.add_argument("--workers", type=int, help="search processes, one per core (default 1; env QA_WORKERS)")
     bench = sub.add_parser("bench", help="build throughput, query latency, memory; real, 10K and 100K chunks")
     bench.add_argument("--quick", action="store_true", help="real corpus and 10K only, 20 queries (under a minute)")
     bench.add_argument("--out", default="bench.json", help="where to write the figures (JSON)")
+    bench.add_argument("--waits", action="store_true", help="only where people wait: first answer vs the next, "
+                       "an upload's passages/s, the model on each runtime vs the compute bound")
     bench.add_argument("--api", action="store_true", help="only the ways in: Python API, POST /api/search and "
                                                            "gradio_client, 1 and 20 clients, app on 127.0.0.1")
     return p
@@ -92,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 3 nothing reliable found)."""
     args = _parser().parse_args(argv)
     settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model, runtime=args.runtime,
-                                 store=args.store, port=getattr(args, "port", None))
+                                 store=args.store, port=getattr(args, "port", None),
+                                 workers=getattr(args, "workers", None))
     if settings.wants_seed():   # add/list/remove work on the folder before any engine opens it
         seed_corpus(settings.data_dir)
     try:
@@ -227,10 +231,13 @@ def _eval(engine: Engine, split: str, corpus: str, check: bool) -> int:
 
 def _bench(args, settings: Settings) -> int:
     """bench: the ways in (--api), the stores side by side (with a store set), or the scales."""
-    from .bench import scales, stores, ways_in
+    from .bench import scales, stores, waits, ways_in
     from .bench.measure import write
     questions = [q.question for q in load_questions()]
-    if args.api:
+    if args.waits:
+        result = waits.bench(settings.data_dir, CORPORA["other-cities"], questions[:30])
+        print(waits.table(result))
+    elif args.api:
         result = ways_in.bench_api(settings.data_dir, settings.index_dir, settings.model, questions[:20])
         print(ways_in.table(result))
     elif settings.store:

@@ -60,9 +60,11 @@ class Engine:
 
     def __init__(self, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
                  model: str | None = None, encoder: Encoder | None = None, progress: bool = True,
-                 settings: Settings | None = None, store: str | None = None, opened: Store | None = None):
+                 settings: Settings | None = None, store: str | None = None, opened: Store | None = None,
+                 update: str = "add"):
         """Settings come from the environment (QA_HOME, QA_DATA_DIR, ...; see qa.settings) unless given;
-        the arguments win over both. `opened` is a store opened already (the bench builds its own)."""
+        the arguments win over both. `opened` is a store opened already (the bench builds its own);
+        `update` is what opening does with the corpus folder ("none": read the store as it is)."""
         base = settings or Settings.from_env()
         self.settings = replace(base, data_dir=Path(data_dir or base.data_dir),
                                 index_dir=Path(index_dir or base.index_dir), model=model or base.model,
@@ -74,7 +76,7 @@ class Engine:
         self.progress = progress
         self._lock = threading.Lock()      # searches vs swapping the store in
         self._writing = threading.Lock()   # one change of the corpus at a time (reload, remove)
-        self._attach(opened or open_store(self.settings, self.encoder, progress=progress))
+        self._attach(opened or open_store(self.settings, self.encoder, update, progress=progress))
 
     def _attach(self, store: Store) -> None:
         """Switch to a newly opened store (callers hold self._lock once searches may be running)."""

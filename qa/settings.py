@@ -50,20 +50,21 @@ class Settings:
     max_file_mb: float = MAX_FILE_MB
     max_upload_files: int = 20        # files per upload in the app
     port: int = PORT
+    workers: int = 1                  # search processes of the app (2: one per core of this machine)
     seed: bool = False                # data_dir is a home's corpus folder: the shipped corpus fills it when new
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Settings from the environment: QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR,
-        QA_INDEX_DIR, QA_EMBED_MODEL, QA_E5_RUNTIME, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN and
-        GRADIO_SERVER_PORT; an override that is not None wins over its variable."""
+        QA_INDEX_DIR, QA_EMBED_MODEL, QA_E5_RUNTIME, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN,
+        GRADIO_SERVER_PORT and QA_WORKERS; an override that is not None wins over its variable."""
         home = os.environ.get("QA_HOME")
         env = {"data_dir": os.environ.get("QA_DATA_DIR") or (home and Path(home) / "data"),
                "index_dir": os.environ.get("QA_INDEX_DIR") or (home and Path(home) / "embeddings"),
                "model": os.environ.get("QA_EMBED_MODEL"), "runtime": os.environ.get("QA_E5_RUNTIME"),
                "store": os.environ.get("QA_STORE"),
                "collection": os.environ.get("QA_MILVUS_COLLECTION"), "token": os.environ.get("QA_MILVUS_TOKEN"),
-               "port": os.environ.get("GRADIO_SERVER_PORT")}
+               "port": os.environ.get("GRADIO_SERVER_PORT"), "workers": os.environ.get("QA_WORKERS")}
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
@@ -75,8 +76,11 @@ class Settings:
         for key in ("data_dir", "index_dir"):
             if key in values:
                 values[key] = Path(values[key]).expanduser()
-        if "port" in values:
-            values["port"] = int(values["port"])
+        for key in ("port", "workers"):
+            if key in values:
+                values[key] = int(values[key])
+        if values.get("workers", 1) < 1:
+            raise ValueError(f"workers {values['workers']}: run at least 1 search process (2: one per core)")
         return cls(**values)
 
     def wants_seed(self) -> bool:

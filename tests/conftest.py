@@ -42,6 +42,13 @@ CATALOG = {"report": {"title": "政府工作报告", "date": "2020-05-09", "dist
            "jiangbei": {"title": "江北专访", "date": "2024", "district": "江北"}}
 
 
+def new_document(folder, name="宁海简讯.txt"):
+    """A GBK text file of a document the tiny corpus lacks (宁海, 十里红妆文化园 120万人次)."""
+    path = folder / name
+    path.write_bytes("宁海简讯\n\n宁海县2023年建成十里红妆文化园，接待游客120万人次。\n".encode("gbk"))
+    return path
+
+
 def write_corpus(data, docs, catalog):
     """A corpus folder with the given documents ({id: text}) and catalog."""
     data.mkdir(parents=True)

@@ -6,7 +6,7 @@ import time
 from conftest import HashEncoder
 from qa.engine import Engine
 from qa.serve.chat import upload_html
-from qa.serve.uploads import Uploads
+from qa.uploads import Uploads
 
 NEW_DOC = "宁海简讯\n\n宁海县2023年建成十里红妆文化园，接待游客120万人次。\n\n" + \
           "\n\n".join(f"第{i}项：宁海县推进乡村振兴第{i}批项目，总投资{i}亿元。" for i in range(1, 9))

@@ -1,5 +1,6 @@
 """Ways in: the Python API in-process, POST /api/search and gradio_client's /search, each with
-1 and 20 concurrent clients, against the real app started on 127.0.0.1 (and stopped afterwards)."""
+1 and 20 concurrent clients, against the real app started on 127.0.0.1 (and stopped afterwards); then
+POST /api/search again with the app's searches on two worker processes (one per core)."""
 from __future__ import annotations
 
 import os
@@ -27,12 +28,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data_dir: Path, index_dir: Path, model: str | None) -> tuple[subprocess.Popen, str]:
+def start_server(data_dir: Path, index_dir: Path, model: str | None, workers: int = 1
+                 ) -> tuple[subprocess.Popen, str]:
     """`python -m qa serve` on a free port of 127.0.0.1; returns the process and its URL once it answers."""
     port = _free_port()
     env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_INDEX_DIR": str(index_dir),
            "GRADIO_ANALYTICS_ENABLED": "False", **({"QA_EMBED_MODEL": model} if model else {})}
-    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port)], env=env,
+    command = [sys.executable, "-m", "qa", "serve", "--port", str(port), "--workers", str(workers)]
+    proc = subprocess.Popen(command, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 300
@@ -89,10 +92,29 @@ def bench_api(data_dir: Path, index_dir: Path, model: str | None, questions: lis
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    rows["http /api/search, 2 workers"] = _workers(data_dir, index_dir, model, questions)
     http_20, gradio_20 = rows["http /api/search"][-1], rows["gradio_client /search"][-1]
     return {"url": "127.0.0.1 (own process)", "ways": rows,
+            "workers_2_vs_1_throughput_20": round(rows["http /api/search, 2 workers"][-1]["per_s"]
+                                                  / max(http_20["per_s"], 1e-9), 2),
             "http_vs_gradio_throughput_20": round(http_20["per_s"] / max(gradio_20["per_s"], 1e-9), 1),
             "http_overhead_p50_ms": round(rows["http /api/search"][0]["p50_ms"] - rows["python"][0]["p50_ms"], 1)}
+
+
+def _workers(data_dir: Path, index_dir: Path, model: str | None, questions: list[str]) -> list[dict]:
+    """POST /api/search at each concurrency with the app's searches on two worker processes."""
+    proc, url = start_server(data_dir, index_dir, model, workers=2)
+    try:
+        http = httpx.Client(base_url=url, timeout=120, limits=httpx.Limits(max_connections=40))
+
+        def post(question: str) -> None:
+            http.post("/api/search", json={"question": question, "k": K}).raise_for_status()
+        for q in questions[:4]:
+            post(q)
+        return [_run(post, questions, n) for n in CONCURRENCY]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def table(result: dict) -> str:
@@ -102,5 +124,6 @@ def table(result: dict) -> str:
         lines += [f"| {name} | {r['clients']} | {r['p50_ms']} | {r['p95_ms']} | {r['per_s']} | {r['errors']} |"
                   for r in rows]
     lines.append(f"HTTP adds {result['http_overhead_p50_ms']} ms p50 over the Python API (1 client); with 20 "
-                 f"clients /api/search serves {result['http_vs_gradio_throughput_20']}x gradio_client's calls/s")
+                 f"clients /api/search serves {result['http_vs_gradio_throughput_20']}x gradio_client's calls/s, "
+                 f"and {result['workers_2_vs_1_throughput_20']}x its own with two search workers")
     return "\n".join(lines)

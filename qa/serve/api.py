@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import tempfile
+from collections.abc import Callable
 from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
@@ -19,11 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from ..answer import HIT_JSON, Hit, answer_json
+from ..answer import HIT_JSON, Answer, Hit, answer_json
 from ..engine import Engine, stats
 from ..settings import K, MAX_K
 from ..stores import StoreError
-from .uploads import Uploads
+from ..uploads import Uploads
 
 MAX_BODY_BYTES = 64 * 1024    # a question, its history and filters fit in far less
 MAX_HISTORY = 20              # earlier questions taken for a follow-up
@@ -163,9 +164,12 @@ def _explain(problem: dict) -> tuple[str, str]:
     return field, f"{problem.get('msg', 'is invalid')} (got {str(problem.get('input'))[:80]!r})"
 
 
-def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None) -> None:
-    """Mount the JSON API routes and their error handling on a FastAPI app (uploads: shared with the chat)."""
+def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
+            ask: Callable[..., Answer] | None = None) -> None:
+    """Mount the JSON API routes and their error handling on a FastAPI app (uploads: shared with the chat;
+    ask: where searches run, Engine.ask unless search workers take them)."""
     uploads = uploads or Uploads(engine)
+    ask = ask or engine.ask
     max_files, max_mb = engine.settings.max_upload_files, engine.settings.max_file_mb
     upload_bytes = int(max_files * max_mb * 2**20) + MAX_BODY_BYTES
 
@@ -219,7 +223,7 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None) -> Non
         unknown = [d for d in body.doc_ids or () if d not in known]
         if unknown:
             raise ApiError("doc_ids", f"unknown document {unknown[0]!r}: ids are listed by GET /api/documents")
-        return answer_json(engine.ask(body.question, k=body.k, history=body.history, doc_ids=body.doc_ids,
+        return answer_json(ask(body.question, k=body.k, history=body.history, doc_ids=body.doc_ids,
                                       district=body.district, year=body.year))
 
     @app.get("/api/documents", tags=["corpus"], summary="The documents of the corpus", response_class=UTF8JSON,

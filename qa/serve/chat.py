@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import html
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gradio as gr
 
-from ..answer import answer_json
+from ..answer import Answer, answer_json
 from ..documents.document import IngestError
 from ..documents.readers import SUFFIXES
 from ..engine import Engine, stats
 from ..settings import K
 from .render import esc, failure, render
-from .uploads import Upload, Uploads
+from ..uploads import Upload, Uploads
 
 EXAMPLES = ["2019年镇海GDP是多少？", "“122”产业集群是什么？", "一号改革工程是什么？",
             "张国锋怎么谈营商环境改革？", "What did Lin Bin say about the Third Plenary Session?"]
@@ -103,9 +104,11 @@ def upload_html(upload: Upload) -> str:
     return out + "</div>"
 
 
-def build(engine: Engine, uploads: Uploads | None = None) -> gr.Blocks:
-    """The Gradio app over one engine (uploads: shared with the JSON API when both are served)."""
+def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Answer] | None = None) -> gr.Blocks:
+    """The Gradio app over one engine (uploads: shared with the JSON API when both are served; ask: where
+    the /search API's searches run, Engine.ask unless search workers take them)."""
     uploads = uploads or Uploads(engine)
+    ask = ask or engine.ask
     districts = engine.districts
     years = sorted({d.date[:4] for d in engine.store.documents if d.date})
     titles = [(d.title, d.doc_id) for d in engine.store.documents]
@@ -150,7 +153,7 @@ def build(engine: Engine, uploads: Uploads | None = None) -> gr.Blocks:
 
     def api_search(question: str, k: int = K, history: list[str] | None = None) -> dict:
         """Search the corpus (with earlier questions for a follow-up): the same JSON as `ask --json`."""
-        return answer_json(engine.ask(question, k=int(k), history=history or []))
+        return answer_json(ask(question, k=int(k), history=history or []))
 
     def header() -> str:
         info = stats(engine)

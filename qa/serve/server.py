@@ -11,7 +11,8 @@ from ..engine import Engine
 from ..settings import VERSION, Settings
 from .api import add_api
 from .chat import CSS, HEAD, build
-from .uploads import Uploads
+from ..uploads import Uploads
+from .workers import Searchers
 
 
 def serve(settings: Settings, port: int | None = None) -> None:
@@ -20,16 +21,22 @@ def serve(settings: Settings, port: int | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = Engine(settings=settings)
     uploads = Uploads(engine)
-    demo = build(engine, uploads)
+    searchers = Searchers(engine, settings.workers) if settings.workers > 1 else None
+    ask = searchers.ask if searchers else engine.ask
+    demo = build(engine, uploads, ask)
     demo.queue(default_concurrency_limit=4, max_size=256)
     server = FastAPI(title="reform-qa", summary="Cited passages from Chinese government reform documents",
                      version=VERSION)
-    add_api(server, engine, uploads)
+    add_api(server, engine, uploads, ask)
     server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
                                  max_file_size=f"{engine.settings.max_file_mb:g}mb")
     print(f"reform-qa: chat on http://127.0.0.1:{port}/ , JSON API on http://127.0.0.1:{port}/api/ "
-          f"(docs: /docs)", flush=True)
-    uvicorn.run(server, host="127.0.0.1", port=port, log_level="warning")
+          f"(docs: /docs){f', searches on {settings.workers} worker processes' if searchers else ''}", flush=True)
+    try:
+        uvicorn.run(server, host="127.0.0.1", port=port, log_level="warning")
+    finally:
+        if searchers:
+            searchers.close()
 
 
 def main() -> None:

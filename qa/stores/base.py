@@ -17,7 +17,7 @@ from ..progress import Progress
 from ..text import Tokenizer
 
 FORMAT = "v1 bigrams=True"   # what a fingerprint is computed under; a change makes every index stale
-UPDATES = ("add", "sync", "rebuild")   # what opening a store may do with the corpus folder (see plan())
+UPDATES = ("add", "sync", "rebuild", "none")   # what opening a store may do with the corpus folder (see plan())
 
 
 class StoreError(RuntimeError):
@@ -110,7 +110,8 @@ def plan(stored: list[Document], stored_chunks: list[Chunk], folder: list[Docume
          update: str) -> Plan:
     """Compare a store with a corpus folder. update "add" (any open) adds the folder's new documents;
     "sync" (`reform-qa index`) also replaces the ones that changed; "rebuild" makes the store the folder,
-    removing what the folder lacks. Documents count as changed when their metadata (but the file path) or
+    removing what the folder lacks; "none" (an app's search worker, beside the process that writes) reads
+    the store as it is. Documents count as changed when their metadata (but the file path) or
     chunk ids differ."""
     if update not in UPDATES:
         raise ValueError(f"unknown update {update!r}: use one of {', '.join(UPDATES)}")
@@ -121,6 +122,8 @@ def plan(stored: list[Document], stored_chunks: list[Chunk], folder: list[Docume
     if update == "rebuild":
         return Plan(list(has), [], missing, Report(added=tuple(new), replaced=tuple(changed), removed=tuple(missing)))
     replace = changed if update == "sync" else []
+    if update == "none":
+        new = []
     return Plan(new, replace, [], Report(tuple(new), tuple(replace), (), tuple(missing),
                                          tuple(d for d in changed if d not in replace)))
 

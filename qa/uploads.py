@@ -8,8 +8,8 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..documents.library import Added, add
-from ..engine import Engine
+from .documents.library import Added, add
+from .engine import Engine
 
 KEEP = 100      # finished uploads remembered for their status
 
