@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"re-indexed (changed in the folder): {', '.join(report.replaced)}")
             if args.ship_vectors:
                 _ship(engine)
-            print(f"index ready: {len(engine.store.chunks)} passages, model {engine.store.model}, "
+            print(f"index ready: {engine.store.count} passages, model {engine.store.model}, "
                   f"in {settings.store or settings.index_dir}")
         elif args.command == "stats":
             print(json.dumps(stats(engine), ensure_ascii=False, indent=1))
@@ -165,7 +165,7 @@ def _library(args, settings: Settings) -> int:
         engine = _open(settings)
         print(engine.remove(args.doc))
         store = engine.store
-    print(f"index updated: {len(store.chunks)} passages, {store.embedded} newly embedded")
+    print(f"index updated: {store.count} passages, {store.embedded} newly embedded")
     return code
 
 

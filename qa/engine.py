@@ -123,7 +123,7 @@ class Engine:
         """All candidates best first under one ranking mode (see MODES)."""
         if mode not in MODES:
             raise ValueError(f"unknown ranking mode {mode!r}: use one of {', '.join(MODES)}")
-        if not self.store.chunks:
+        if not self.store.count:
             return Ranking(*(np.zeros(0),) * 4)
         found = self.store.retrieve(query.text, " ".join(query.expansion.added), GLOSSARY_WEIGHT, query.vector,
                                     CANDIDATES, Filters(frozenset(doc_ids or ()), district or "", filter_year(year)))
@@ -178,7 +178,7 @@ class Engine:
             notices.append(f"结合上文检索：{searched}")
         if names := names_in(searched, self._names):
             notices.append("拼音人名/地名对应为：" + "、".join(names))
-        if not text or not self.store.chunks:
+        if not text or not self.store.count:
             return Answer(text, (), "", True, 0.0, searched, tuple(notices or ["问题为空或没有可检索的内容"]))
         query = self.query(searched)
         if query.expansion.pairs:
@@ -209,9 +209,9 @@ class Engine:
 
 def stats(engine: Engine) -> dict:
     """Corpus and store figures for the CLI, the chat's header and the API's health."""
-    per_doc = Counter(c.doc_id for c in engine.store.chunks)
-    return {"documents": len(engine.store.documents), "passages": len(engine.store.chunks),
+    per_doc = engine.store.per_document()
+    return {"documents": len(engine.store.documents), "passages": engine.store.count,
             "model": engine.store.model, "dim": int(engine.encoder.dim), "store": engine.settings.store or "local",
             "index_dir": str(engine.settings.index_dir),
-            "per_document": {d.doc_id: {"title": d.title, "date": d.date, "passages": per_doc[d.doc_id]}
+            "per_document": {d.doc_id: {"title": d.title, "date": d.date, "passages": per_doc.get(d.doc_id, 0)}
                              for d in engine.store.documents}}

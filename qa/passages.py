@@ -36,29 +36,27 @@ class Passages:
 
     def __init__(self, store: Store):
         self.store = store
-        self.documents = {d.doc_id: d for d in store.documents}
-        self._position = {c.id: i for i, c in enumerate(store.chunks)}
         self._contexts: dict[str, Context] = {}
 
     def chunk(self, pos: int) -> Chunk:
         """The chunk at a position of the store."""
-        return self.store.chunks[pos]
+        return self.store.chunk(pos)
 
     def hit(self, pos: int, score: float, bm25: float, dense: float) -> Hit:
         """The chunk at a position as a ranked, cited Hit."""
-        c = self.store.chunks[pos]
-        d = self.documents[c.doc_id]
+        c = self.store.chunk(pos)
+        d = self.store.document(c.doc_id)
         return Hit(c.text, round(score, 4), c.doc_id, d.title, d.date, c.paragraph, c.heading,
                    citation(d.title, d.date, c.paragraph, c.page), round(bm25, 4), round(dense, 4), c.id,
                    d.district, d.author, c.page)
 
     def context(self, pos: int) -> Context:
         """A chunk's context for the second stage and the answer (cached per chunk)."""
-        c = self.store.chunks[pos]
+        c = self.store.chunk(pos)
         if c.id not in self._contexts:
             if len(self._contexts) >= CACHE_LIMIT:
                 self._contexts.clear()
-            d = self.documents[c.doc_id]
+            d = self.store.document(c.doc_id)
             said = sentences(c.text) or [c.text]
             self._contexts[c.id] = Context(
                 normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source))), d.date,
@@ -72,10 +70,5 @@ class Passages:
     def neighbours(self, hit: Hit) -> tuple[str, str]:
         """The paragraphs just before and after a hit in its document, for context (a store keeps each
         document's chunks together and in order)."""
-        pos = self._position.get(hit.chunk_id)
-        if pos is None:
-            return "", ""
-        chunks = self.store.chunks
-        before = chunks[pos - 1].text if pos > 0 and chunks[pos - 1].doc_id == hit.doc_id else ""
-        after = chunks[pos + 1].text if pos + 1 < len(chunks) and chunks[pos + 1].doc_id == hit.doc_id else ""
-        return before, after
+        pos = self.store.position(hit.chunk_id)
+        return ("", "") if pos is None else self.store.neighbours(pos)

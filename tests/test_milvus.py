@@ -8,6 +8,7 @@ import sys
 import pytest
 
 import qa.stores.milvus as milvus_store
+import qa.stores.milvus_schema as milvus_schema
 from conftest import free_port, wait_for_port
 from qa import Engine
 from qa.documents.library import add
@@ -21,7 +22,7 @@ def milvus(corpus, tmp_path, encoder):
 
 
 def test_builds_and_answers_like_the_local_store(milvus, engine):
-    assert type(milvus.store).__name__ == "MilvusStore" and milvus.store.embedded == len(milvus.store.chunks)
+    assert type(milvus.store).__name__ == "MilvusStore" and milvus.store.embedded == milvus.store.count
     for question in ("2019年地区生产总值是多少", "城乡居民收入倍差", "一号改革工程"):
         here, there = milvus.ask(question, k=1), engine.ask(question, k=1)
         assert here.hits[0].chunk_id == there.hits[0].chunk_id and here.hits[0].citation == there.hits[0].citation
@@ -38,12 +39,12 @@ def test_filters_are_evaluated_by_milvus(milvus):
 def test_reopening_embeds_nothing(milvus, corpus, tmp_path, encoder):
     again = Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=encoder, progress=False,
                    store=str(tmp_path / "milvus.db"))
-    assert again.store.embedded == 0 and len(again.store.stored_ids()) == len(again.store.chunks)
+    assert again.store.embedded == 0 and len(again.store.stored_ids()) == again.store.count
 
 
 def test_text_fields_are_cut_to_milvus_byte_limits():
-    assert milvus_store._cut("镇海区" * 30, 64) == "镇海区" * 7   # 21 characters = 63 bytes
-    assert len(milvus_store._cut("a" * 100, 64)) == 64
+    assert milvus_schema.cut("镇海区" * 30, 64) == "镇海区" * 7   # 21 characters = 63 bytes
+    assert len(milvus_schema.cut("a" * 100, 64)) == 64
 
 
 def test_add_and_remove_a_document_round_trip(milvus, corpus, tmp_path):

@@ -1,14 +1,16 @@
 """Opening never destroys: a process whose corpus folder lacks documents, or holds other versions of them,
 leaves the shared store as it found it and says how the two differ; rows leave a store only through an
 explicit remove (which names what it deleted) or rebuild."""
+import json
 import os
 import subprocess
 import sys
 
 import pytest
 
-from conftest import free_port, wait_for_port
+from conftest import free_port, new_document, wait_for_port
 from qa import Engine
+from qa.documents.library import add
 
 TESTS = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(TESTS)
@@ -20,13 +22,12 @@ def open_elsewhere(data, index, store=None, question="一号改革工程"):
               "from conftest import HashEncoder\nfrom qa import Engine\n"
               "e = Engine(data_dir={data!r}, index_dir={index!r}, encoder=HashEncoder(), progress=False, store={store!r})\n"
               "a = e.ask({question!r}, k=1)\n"
-              "print(json.dumps({{'only': list(e.store.report.only_in_store), 'chunks': len(e.store.chunks),"
+              "print(json.dumps({{'only': list(e.store.report.only_in_store), 'chunks': e.store.count,"
               " 'top': a.hits[0].text if a.hits else ''}}, ensure_ascii=False))")
     proc = subprocess.run([sys.executable, "-c", script.format(root=ROOT, tests=TESTS, data=str(data), index=str(index),
                                                                store=store, question=question)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    import json
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -107,3 +108,32 @@ def test_a_rebuild_removes_what_the_folder_lacks_and_names_it(engine, corpus):
     assert "jiangbei" in {d.doc_id for d in engine.store.documents}          # opening kept it
     report = engine.reload("rebuild")
     assert report.removed == ("jiangbei",) and "jiangbei" not in {d.doc_id for d in engine.store.documents}
+
+
+def test_an_app_process_with_no_corpus_folder_answers_from_milvus_and_both_see_each_others_documents(
+        milvus_server, corpus, tmp_path, encoder):
+    first = Engine(data_dir=corpus, index_dir=tmp_path / "ix", encoder=encoder, progress=False, store=milvus_server)
+    add(corpus, [new_document(tmp_path)])                         # 宁海简讯, added by the first process
+    first.reload()
+    nowhere = tmp_path / "no-such-folder"
+    xiangshan = tmp_path / "象山简讯.txt"
+    xiangshan.write_text("象山简讯\n\n象山县2023年石浦渔港完成投资18.6亿元。\n", encoding="utf-8")
+    script = ("import sys, json; sys.path[:0] = [{root!r}, {tests!r}]\n"
+              "from conftest import HashEncoder\nfrom qa import Engine\nfrom qa.uploads import Uploads\n"
+              "e = Engine(data_dir={data!r}, index_dir={index!r}, encoder=HashEncoder(), progress=False, store={store!r})\n"
+              "docs = sorted(d.doc_id for d in e.store.documents)\n"
+              "seen = e.ask('十里红妆文化园接待游客多少人次', k=1).hits[0].doc_id\n"
+              "u = Uploads(e)\nstate = u.wait(u.start([{new!r}], ['象山简讯.txt']).id, 120).state\n"
+              "print(json.dumps({{'docs': docs, 'seen': seen, 'state': state, 'count': e.store.count}}, ensure_ascii=False))")
+    proc = subprocess.run([sys.executable, "-c", script.format(root=ROOT, tests=TESTS, data=str(nowhere),
+                                                               index=str(tmp_path / "ix2"), store=milvus_server,
+                                                               new=str(xiangshan))],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    other = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert other["docs"] == ["interview", "jiangbei", "report", "宁海简讯"]    # read from Milvus, no folder
+    assert other["seen"] == "宁海简讯" and other["state"] == "done"
+    hit = first.ask("石浦渔港完成投资多少", k=1).hits[0]                      # the first, without reopening
+    assert hit.doc_id == "象山简讯" and "18.6亿元" in hit.text and hit.title == "象山简讯"
+    first.store.refresh()
+    assert "象山简讯" in {d.doc_id for d in first.store.documents} and first.store.count == other["count"]

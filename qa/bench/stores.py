@@ -48,7 +48,7 @@ def bench_store(store: str, data_dir: Path, model: str | None, questions: list[s
                 start = time.perf_counter()
                 engine = Engine(settings=settings, encoder=encoder, progress=False)
                 build = time.perf_counter() - start
-                n = len(engine.store.chunks)
+                n = engine.store.count
                 rows.append({"store": kind, "scale": label, "chunks": n, "build_s": round(build, 1),
                              "build_chunks_per_s": round(n / build, 1), **_measure(engine, questions)})
                 if kind == "milvus" and not store.endswith(".db"):

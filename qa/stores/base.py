@@ -44,14 +44,35 @@ class Candidates:
 
 
 class Store(Protocol):
-    """What the engine needs of an index of the corpus."""
+    """What the engine needs of an index of the corpus. Positions number the chunks a store has handed out
+    (every chunk, for the local folder; those retrieved so far, for Milvus) and stay valid while it is open."""
     documents: list[Document]
-    chunks: list[Chunk]      # each document's chunks together and in order
+    count: int               # chunks in the store
     tokenizer: Tokenizer
     model: str
     fingerprint: str
     embedded: int            # chunks embedded when it was opened (0: everything came from the index)
     report: Report           # how it stands against the corpus folder it was opened with
+
+    def chunk(self, pos: int) -> Chunk:
+        """The chunk at a position."""
+        ...
+
+    def position(self, chunk_id: str) -> int | None:
+        """A chunk's position, if this store has handed it out."""
+        ...
+
+    def document(self, doc_id: str) -> Document:
+        """A document of the store, by id."""
+        ...
+
+    def neighbours(self, pos: int) -> tuple[str, str]:
+        """The texts of the chunks just before and after one, in its document ("" at either end)."""
+        ...
+
+    def per_document(self) -> dict[str, int]:
+        """Chunks per document id."""
+        ...
 
     def remove(self, doc_ids: list[str]) -> list[str]:
         """Delete these documents' chunks from the store; returns the ids it held."""
@@ -106,16 +127,14 @@ class Plan:
     report: Report
 
 
-def plan(stored: list[Document], stored_chunks: list[Chunk], folder: list[Document], folder_chunks: list[Chunk],
-         update: str) -> Plan:
+def plan(had: dict[str, tuple[Document, str]], has: dict[str, tuple[Document, str]], update: str) -> Plan:
     """Compare a store with a corpus folder. update "add" (any open) adds the folder's new documents;
     "sync" (`reform-qa index`) also replaces the ones that changed; "rebuild" makes the store the folder,
     removing what the folder lacks; "none" (an app's search worker, beside the process that writes) reads
-    the store as it is. Documents count as changed when their metadata (but the file path) or
-    chunk ids differ."""
+    the store as it is. had and has are contents(): documents count as changed when their metadata (but
+    the file path) or chunk ids differ."""
     if update not in UPDATES:
         raise ValueError(f"unknown update {update!r}: use one of {', '.join(UPDATES)}")
-    had, has = _contents(stored, stored_chunks), _contents(folder, folder_chunks)
     new = [d for d in has if d not in had]
     changed = [d for d in has if d in had and had[d] != has[d]]
     missing = [d for d in had if d not in has]
@@ -128,11 +147,17 @@ def plan(stored: list[Document], stored_chunks: list[Chunk], folder: list[Docume
                                          tuple(d for d in changed if d not in replace)))
 
 
-def _contents(documents: list[Document], chunks: list[Chunk]) -> dict[str, tuple]:
+def contents(documents: list[Document], chunks: list[Chunk]) -> dict[str, tuple[Document, str]]:
+    """Each document (without its file path) with the signature of its chunk ids, as plan() compares them."""
     ids: dict[str, list[str]] = {d.doc_id: [] for d in documents}
     for c in chunks:
         ids.setdefault(c.doc_id, []).append(c.id)
-    return {d.doc_id: (replace(d, path=""), tuple(ids[d.doc_id])) for d in documents}
+    return {d.doc_id: (replace(d, path=""), signature(ids[d.doc_id])) for d in documents}
+
+
+def signature(chunk_ids: list[str]) -> str:
+    """A document's chunk ids in order, hashed: what changes when its text does."""
+    return hashlib.sha256("\n".join(chunk_ids).encode()).hexdigest()[:16]
 
 
 def embed(chunks: list[Chunk], encoder: Encoder, what: str, progress: bool = True,

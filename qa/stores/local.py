@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,7 +21,8 @@ from ..documents.document import Chunk, Document, index_text
 from ..documents.folder import load_corpus
 from ..encoders import Encoder
 from ..text import Tokenizer, corpus_terms
-from .base import Candidates, Filters, Report, StoreError, embed, fingerprint, idf, plan, shipped_vectors
+from .base import (Candidates, Filters, Report, StoreError, contents, embed, fingerprint, idf, plan,
+                   shipped_vectors)
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"         # names the live build folder; replaced atomically with os.replace
@@ -66,6 +68,32 @@ class LocalStore:
     folder: Path = Path()                                    # the index folder it was loaded from or saved to
 
     # -- the Store protocol (qa.stores.base): retrieval over this folder ---------------------------------
+    @property
+    def count(self) -> int:
+        return len(self.chunks)
+
+    def __post_init__(self) -> None:
+        self._positions = {c.id: i for i, c in enumerate(self.chunks)}
+        self._documents = {d.doc_id: d for d in self.documents}
+
+    def chunk(self, pos: int) -> Chunk:
+        return self.chunks[pos]
+
+    def position(self, chunk_id: str) -> int | None:
+        return self._positions.get(chunk_id)
+
+    def document(self, doc_id: str) -> Document:
+        return self._documents[doc_id]
+
+    def neighbours(self, pos: int) -> tuple[str, str]:
+        c, chunks = self.chunks[pos], self.chunks
+        before = chunks[pos - 1].text if pos > 0 and chunks[pos - 1].doc_id == c.doc_id else ""
+        after = chunks[pos + 1].text if pos + 1 < len(chunks) and chunks[pos + 1].doc_id == c.doc_id else ""
+        return before, after
+
+    def per_document(self) -> dict[str, int]:
+        return dict(Counter(c.doc_id for c in self.chunks))
+
     def knows(self, token: str) -> bool:
         """Whether the corpus uses a token (it is in the BM25 vocabulary)."""
         return bool(self.chunks) and token in self.bm25.vocab_dict
@@ -148,7 +176,7 @@ class LocalStore:
             kept = LocalStore.build(keep, chunks, _Cached(current), current.vectors_by_id(), progress=False)
             kept.save(self.folder)
         self.__dict__.update({k: v for k, v in kept.__dict__.items() if k not in ("report", "folder")})
-        self.__dict__.pop("_df", None)
+        self.__dict__.pop("_df", None)      # (the positions and documents came with kept's)
         return held
 
     def save(self, index_dir: Path) -> Path:
@@ -242,7 +270,7 @@ def open_local(data_dir: Path, index_dir: Path, encoder: Encoder, update: str = 
         old_docs, old_chunks = [], []
     else:
         old_docs, old_chunks = old.documents, old.chunks
-    todo = plan(old_docs, old_chunks, documents, chunks, update)
+    todo = plan(contents(old_docs, old_chunks), contents(documents, chunks), update)
     same_model = old is not None and old.model == encoder.name and old.vectors.shape[1] == encoder.dim
     if same_model and not (todo.add or todo.replace or todo.remove) and update != "rebuild":
         old.report = todo.report

@@ -1,34 +1,33 @@
-"""Milvus: the corpus's chunks in a Milvus collection (Milvus Lite in a .db file, or a Milvus server
-or cluster), with Milvus's own BM25 over the text (jieba analyzer fed with the corpus dictionary) and dense
-search, both filtered server-side. The second stage and the answer stay in Python (qa.engine)."""
+"""Milvus: the corpus in Milvus (Milvus Lite in a .db file, or a Milvus server or cluster), with Milvus's
+own BM25 (jieba analyzer fed with the corpus dictionary) and dense search, both filtered server-side.
+A process holds nothing but the address: opening reads one row per document; the chunks a search
+returns are fetched by id, their neighbours on demand, and term frequencies from the terms collection.
+The second stage and the answer stay in Python (qa.engine)."""
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from collections import Counter
+import time
 from pathlib import Path
 
 import numpy as np
 
-try:
-    import pymilvus            # the optional "milvus" extra
-except ImportError:
-    pymilvus = None
 from ..documents.document import Chunk, Document, index_text
 from ..documents.folder import load_corpus
 from ..encoders import Encoder
 from ..progress import Progress
-from ..text import STOPWORDS, Tokenizer, corpus_terms, searchable, year_of
-from .base import Candidates, Filters, Plan, Report, StoreError, fingerprint, idf, plan, shipped_vectors
+from ..text import Tokenizer, corpus_terms, searchable
+from .base import Candidates, Filters, Plan, Report, contents, idf, plan, shipped_vectors
+from .milvus_schema import (CHUNK_FIELDS, MilvusError, check_model, chunk_of, chunk_rows, create, cut,
+                            document_of, heads, pymilvus, quoted, term_rows, terms_collection)
 
 # pymilvus logs each failed call with its traceback before raising it: our MilvusError says what to do instead
 logging.getLogger("pymilvus").setLevel(logging.CRITICAL + 1)
 
-BATCH = 64                  # chunks embedded and inserted at a time
-PUNCTUATION = [*"，。、；：？！‘’（）《》【】「」『』…—·,.;:?!()[]'-/%›", "……", "......"]
-
-
-class MilvusError(StoreError):
-    """Milvus cannot be reached or used; the message says what to install or start."""
+BATCH = 64            # chunks embedded and inserted at a time
+FRESH = 10.0          # seconds the list of documents and term counts are trusted before they are re-read
+CACHE = 100_000       # chunks held per process; the cache starts afresh past this, before a search
 
 
 def _client(uri: str, token: str | None = None):
@@ -44,49 +43,62 @@ def _client(uri: str, token: str | None = None):
 
 
 class MilvusStore:
-    """One collection per corpus: each row a chunk with its document's metadata, its text as written (for
-    citations), its text for Milvus's BM25, and its dense vector."""
+    """One corpus in Milvus, as this process sees it: the documents, and the chunks handed out so far."""
 
-    def __init__(self, client, collection: str, documents: list[Document], chunks: list[Chunk], model: str,
-                 embedded: int = 0, report: Report = Report()):
+    def __init__(self, client, collection: str, model: str, embedded: int = 0, report: Report = Report()):
         self.client, self.collection, self.model = client, collection, model
         self.embedded, self.report = embedded, report
-        self._index(documents, chunks)
+        self._chunks: list[Chunk] = []
+        self._positions: dict[str, int] = {}
+        self._seq: dict[str, int] = {}
+        self._words: list[str] | None = None
+        self.refresh()
 
-    def _index(self, documents: list[Document], chunks: list[Chunk]) -> None:
-        """Hold the documents and chunks in the store (each document's chunks together and in order), with
-        the tokenizer and document frequencies of the second stage."""
-        self.documents, self.chunks = documents, chunks
-        self.tokenizer = Tokenizer(corpus_terms(c.text for c in chunks))
-        self.fingerprint = fingerprint(documents, chunks)
-        self._position = {c.id: i for i, c in enumerate(chunks)}
-        self._df = Counter(t for c in chunks for t in set(self.tokenizer(index_text(c))))
-        self._n = max(len(chunks), 1)
+    def refresh(self) -> None:
+        """Re-read the documents (one row each), and forget the term counts if they changed: what another
+        process added or removed is seen from here on."""
+        rows = heads(self.client, self.collection)
+        self._heads = {r["doc_id"]: r for r in rows}
+        self.documents = [document_of(r) for r in rows]
+        self._documents = {d.doc_id: d for d in self.documents}
+        self._counts = {r["doc_id"]: int(r["passages"]) for r in rows}
+        self.count = sum(self._counts.values())
+        words = sorted({t for r in rows for t in json.loads(r["terms"] or "[]")})
+        if words != self._words:
+            self.tokenizer, self._words = Tokenizer(words), words
+        fingerprint = hashlib.sha256(json.dumps([[r[k] for k in ("doc_id", "signature", "title", "date", "author",
+                                                                  "source", "district")] for r in rows],
+                                                ensure_ascii=False).encode()).hexdigest()[:20]
+        if fingerprint != getattr(self, "fingerprint", None):    # term counts change only with the documents
+            self._df: dict[str, int] = {}
+        self.fingerprint = fingerprint
+        self._read_at = time.monotonic()
 
     # -- opening and keeping up to date ------------------------------------------------------------
     @classmethod
     def open(cls, uri: str, data_dir: Path, encoder: Encoder, collection: str, token: str | None = None,
              update: str = "add", progress: bool = True, callback=None) -> "MilvusStore":
-        """Open (creating it if needed) the collection, read what it holds, and bring the corpus folder's
-        documents in as `update` says (stores.base.plan): opening adds new documents and never deletes; a
-        collection of another model, or one made by an older reform-qa, is refused unless rebuilt."""
-        documents, chunks = load_corpus(data_dir)
+        """Open (creating it if needed) the collection and bring the corpus folder's documents in as
+        `update` says (stores.base.plan): opening adds new documents and never deletes; a collection of
+        another model, or one made by an older reform-qa, is refused unless rebuilt. No folder (or an
+        empty one) opens the collection as it is."""
+        documents, chunks = load_corpus(data_dir) if Path(data_dir).is_dir() else ([], [])
         client = _client(uri, token)
         try:
-            stored_docs, stored_chunks = [], []
-            if client.has_collection(collection):
-                client.load_collection(collection)   # a collection another process made is "released" here
-                stored_docs, stored_chunks = _read(client, collection)
-                if update != "rebuild":
-                    _check(client, collection, encoder)
-            todo = plan(stored_docs, stored_chunks, documents, chunks, update)
-            if update == "rebuild" and client.has_collection(collection):
-                client.drop_collection(collection)
-                stored_docs, stored_chunks = [], []
+            if update == "rebuild":
+                for name in (collection, terms_collection(collection)):
+                    if client.has_collection(name):
+                        client.drop_collection(name)
             if not client.has_collection(collection):
-                _create(client, collection, encoder.dim, Tokenizer(corpus_terms(c.text for c in chunks)).words)
-                client.load_collection(collection)
-            store = cls(client, collection, stored_docs, stored_chunks, encoder.name, report=todo.report)
+                create(client, collection, encoder.dim, Tokenizer(corpus_terms(c.text for c in chunks)).words)
+            for name in (collection, terms_collection(collection)):   # another process's are "released" here
+                if client.has_collection(name):
+                    client.load_collection(name)
+            check_model(client, collection, encoder)
+            store = cls(client, collection, encoder.name)
+            had = {d: (store._documents[d], r["signature"]) for d, r in store._heads.items()}
+            todo = plan(had, contents(documents, chunks), update)
+            store.report = todo.report
             store.embedded = store._apply(todo, documents, chunks, encoder, data_dir, progress, callback)
         except MilvusError:
             raise
@@ -108,38 +120,49 @@ class MilvusStore:
         with Progress(count, f"embedding {count} new chunks for Milvus", progress, callback) as done:
             for doc, doc_chunks in work:
                 self.add_document(doc, doc_chunks, encoder, done.update, shipped)
-        if work:
-            self.client.flush(self.collection)
-            kept = [d for d in self.documents if d.doc_id not in todo.replace]
-            self._index(kept + [d for d, _ in work],
-                        [c for c in self.chunks if c.doc_id not in todo.replace] + [c for _, cs in work for c in cs])
+        if work or todo.replace:
+            self._flush()
+            self.refresh()
         return count
 
     def remove(self, doc_ids: list[str]) -> list[str]:
-        """Delete these documents' rows from the collection; returns the ids it held."""
-        held = [d.doc_id for d in self.documents if d.doc_id in set(doc_ids)]
+        """Delete these documents' rows from both collections; returns the ids it held."""
+        self.refresh()
+        held = [d for d in dict.fromkeys(doc_ids) if d in self._documents]
         if held:
             try:
                 self._delete(held)
-                self.client.flush(self.collection)
+                self._flush()
             except Exception as e:
                 raise MilvusError(f"could not delete {', '.join(held)} from Milvus collection "
                                   f"{self.collection!r} ({e}): is the server up?") from None
-            self._index([d for d in self.documents if d.doc_id not in held],
-                        [c for c in self.chunks if c.doc_id not in held])
+            self.refresh()
         return held
 
     def _delete(self, doc_ids: list[str]) -> None:
-        self.client.delete(self.collection, filter=f"doc_id in [{', '.join(_quoted(d) for d in doc_ids)}]")
+        expr = f"doc_id in [{', '.join(quoted(d) for d in doc_ids)}]"
+        self.client.delete(self.collection, filter=expr)
+        self.client.delete(terms_collection(self.collection), filter=expr)
+
+    def _flush(self) -> None:
+        for name in (self.collection, terms_collection(self.collection)):
+            self.client.flush(name)
 
     def stored_ids(self) -> dict[str, str]:
-        """chunk id -> document id of every row in the collection."""
-        return {c.id: c.doc_id for c in _read(self.client, self.collection)[1]}
+        """chunk id -> document id of every row in the collection (for tests and checks: reads them all)."""
+        out: dict[str, str] = {}
+        pages = self.client.query_iterator(self.collection, batch_size=4096, filter='id != ""',
+                                           output_fields=["id", "doc_id"])
+        while page := pages.next():
+            out.update((r["id"], r["doc_id"]) for r in page)
+        pages.close()
+        return out
 
     def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None,
                      known: dict[str, np.ndarray] | None = None) -> None:
-        """Upsert one document's chunks by chunk id (embedding those without a `known` vector); if any batch
-        fails, the rows of this document written so far are deleted again: no partial document is left."""
+        """Upsert one document's chunks by chunk id (embedding those without a `known` vector), then its
+        term counts; if any batch fails, the rows of this document written so far are deleted again: no
+        partial document is left."""
         known = known or {}
         try:
             for start in range(0, len(chunks), BATCH):
@@ -147,23 +170,59 @@ class MilvusStore:
                 new = [c for c in batch if c.id not in known]
                 made = dict(zip((c.id for c in new), encoder.encode([index_text(c) for c in new])))
                 vectors = [known[c.id] if c.id in known else made[c.id] for c in batch]
-                self.client.upsert(self.collection, [_row(doc, c, start + i, v, encoder)
-                                                     for i, (c, v) in enumerate(zip(batch, vectors))])
+                self.client.upsert(self.collection, chunk_rows(doc, batch, vectors, encoder, start, chunks))
                 done(len(new))
+            words = Tokenizer(sorted({*(self._words or []), *corpus_terms(c.text for c in chunks)}))
+            rows = term_rows(doc.doc_id, chunks, words)
+            for start in range(0, len(rows), 1000):
+                self.client.upsert(terms_collection(self.collection), rows[start:start + 1000])
         except Exception:
             self.client.delete(self.collection, ids=[c.id for c in chunks])
+            self.client.delete(terms_collection(self.collection), filter=f"doc_id == {quoted(doc.doc_id)}")
             raise
 
     def drop(self) -> None:
-        """Drop this store's collection (the bench's scratch collections)."""
-        self.client.drop_collection(self.collection)
+        """Drop this store's collections (the bench's scratch collections)."""
+        for name in (self.collection, terms_collection(self.collection)):
+            self.client.drop_collection(name)
 
     # -- the Store protocol ------------------------------------------------------------------------
+    def chunk(self, pos: int) -> Chunk:
+        return self._chunks[pos]
+
+    def position(self, chunk_id: str) -> int | None:
+        return self._positions.get(chunk_id)
+
+    def document(self, doc_id: str) -> Document:
+        return self._documents[doc_id]
+
+    def per_document(self) -> dict[str, int]:
+        return dict(self._counts)
+
+    def neighbours(self, pos: int) -> tuple[str, str]:
+        c = self._chunks[pos]
+        seq = self._seq[c.id]
+        rows = self.client.query(self.collection, output_fields=["seq", "body"],
+                                 filter=f"doc_id == {quoted(c.doc_id)} and seq in [{seq - 1}, {seq + 1}]")
+        text = {r["seq"]: r["body"] for r in rows}
+        return text.get(seq - 1, ""), text.get(seq + 1, "")
+
     def knows(self, token: str) -> bool:
-        return token in self._df
+        return self._frequency(token) > 0
 
     def idf(self, token: str) -> float:
-        return idf(self._df.get(token, 0), self._n)
+        return idf(self._frequency(token), max(self.count, 1))
+
+    def _frequency(self, token: str) -> int:
+        """In how many chunks a token occurs: the sum of its per-document rows (cached while the documents
+        stay the same; they are re-read every FRESH seconds)."""
+        if time.monotonic() - self._read_at > FRESH:
+            self.refresh()
+        if token not in self._df:
+            rows = self.client.query(terms_collection(self.collection), filter=f"term == {quoted(cut(token, 256))}",
+                                     output_fields=["chunks"], limit=16384)
+            self._df[token] = sum(int(r["chunks"]) for r in rows)
+        return self._df[token]
 
     def retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
                  filters: Filters) -> Candidates:
@@ -175,8 +234,10 @@ class MilvusStore:
     def _retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
                   filters: Filters) -> Candidates:
         """Milvus's BM25 top n (the glossary forms searched apart, at extra_weight) and dense top n under the
-        filters as a server-side expression; the cosine of BM25-only candidates is computed from their
-        vectors, the BM25 of dense-only ones is 0 (they are outside its top n)."""
+        filters as a server-side expression; the candidates' rows are fetched by id (their vectors too,
+        for the cosine of BM25-only ones; the BM25 of dense-only ones is 0: outside its top n)."""
+        if len(self._chunks) > CACHE:
+            self._chunks, self._positions, self._seq = [], {}, {}
         expr = _expression(filters)
         bm25: dict[str, float] = {}
         for query, weight in ((text, 1.0), (extra, extra_weight)):
@@ -185,14 +246,25 @@ class MilvusStore:
                     bm25[hit["id"]] = bm25.get(hit["id"], 0.0) + weight * abs(hit["distance"])
         dense = {hit["id"]: float(hit["distance"])
                  for hit in self._search(vector.astype(np.float32).tolist(), "dense", "IP", n, expr)}
-        missing = [i for i in bm25 if i not in dense]
-        if missing:
-            for row in self.client.get(self.collection, ids=missing, output_fields=["dense"]):
-                dense[row["id"]] = float(np.asarray(row["dense"], np.float32) @ vector)
-        # ids deleted meanwhile (a reload or another process) have no vector or no position: skipped
-        ids = [i for i in dict.fromkeys([*dense, *bm25]) if i in self._position and i in dense]
-        return Candidates(np.array([self._position[i] for i in ids], dtype=int),
+        wanted = [i for i in dict.fromkeys([*dense, *bm25]) if i not in self._positions or i not in dense]
+        if wanted:
+            fields = CHUNK_FIELDS + (["dense"] if any(i not in dense for i in wanted) else [])
+            for row in self.client.get(self.collection, ids=wanted, output_fields=fields):
+                if row["id"] not in dense:
+                    dense[row["id"]] = float(np.asarray(row["dense"], np.float32) @ vector)
+                self._hold(row)
+        # ids deleted meanwhile (by another process) have no row: skipped
+        ids = [i for i in dict.fromkeys([*dense, *bm25]) if i in self._positions and i in dense]
+        return Candidates(np.array([self._positions[i] for i in ids], dtype=int),
                           np.array([bm25.get(i, 0.0) for i in ids]), np.array([dense[i] for i in ids]))
+
+    def _hold(self, row: dict) -> None:
+        """Keep a fetched chunk (and its document, if another process added it since the last refresh)."""
+        if row["id"] not in self._positions:
+            self._positions[row["id"]] = len(self._chunks)
+            self._chunks.append(chunk_of(row))
+            self._seq[row["id"]] = int(row["seq"])
+        self._documents.setdefault(row["doc_id"], document_of(row))
 
     def _search(self, data, field: str, metric: str, n: int, expr: str) -> list[dict]:
         results = self.client.search(self.collection, data=[data], anns_field=field, limit=n, filter=expr,
@@ -200,102 +272,13 @@ class MilvusStore:
         return [{"id": h.get("id") or h["entity"]["id"], "distance": h["distance"]} for h in results[0]]
 
 
-def _quoted(value: str) -> str:
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def _expression(filters: Filters) -> str:
     """A Milvus boolean expression for the filters (evaluated server-side); "" for none."""
     parts = []
     if filters.doc_ids:
-        parts.append(f"doc_id in [{', '.join(_quoted(d) for d in sorted(filters.doc_ids))}]")
+        parts.append(f"doc_id in [{', '.join(quoted(d) for d in sorted(filters.doc_ids))}]")
     if filters.district:
-        parts.append(f"district == {_quoted(filters.district)}")
+        parts.append(f"district == {quoted(filters.district)}")
     if filters.year:
         parts.append(f"year == {int(filters.year)}")
     return " and ".join(parts)
-
-
-def _cut(text: str, limit: int) -> str:
-    """Text cut to fit a VARCHAR field of `limit` bytes (Milvus counts UTF-8 bytes; 3 per Chinese character)."""
-    return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
-
-
-def _row(doc: Document, chunk: Chunk, seq: int, vector: np.ndarray, encoder: Encoder) -> dict:
-    return {"id": chunk.id, "doc_id": _cut(doc.doc_id, 256), "district": _cut(doc.district, 64),
-            "year": int(year_of(doc.date) or 0), "title": _cut(doc.title, 4096), "date": _cut(doc.date, 32),
-            "author": _cut(doc.author, 4096), "source": _cut(doc.source, 4096), "paragraph": chunk.paragraph,
-            "page": chunk.page, "seq": seq, "heading": _cut(chunk.heading, 4096), "body": _cut(chunk.text, 65535),
-            "text": _cut(searchable(index_text(chunk)), 65535), "model": f"{encoder.name}/{encoder.dim}",
-            "dense": np.asarray(vector, np.float32).tolist()}
-
-
-ROW_FIELDS = ["id", "doc_id", "district", "title", "date", "author", "source", "paragraph", "page", "seq",
-              "heading", "body"]
-
-
-def _read(client, collection: str) -> tuple[list[Document], list[Chunk]]:
-    """The documents and chunks a collection holds (paged: one query returns 16,384 rows at most), each
-    document's chunks in order."""
-    fields = {f["name"] for f in client.describe_collection(collection)["fields"]}
-    if "body" not in fields:
-        raise MilvusError(f"Milvus collection {collection!r} was made by an older reform-qa (no passage text "
-                          "stored): rebuild it with `reform-qa --store … index --rebuild`, or name another "
-                          "collection with QA_MILVUS_COLLECTION")
-    rows: list[dict] = []
-    pages = client.query_iterator(collection, batch_size=4096, filter='id != ""', output_fields=ROW_FIELDS)
-    while page := pages.next():
-        rows.extend(page)
-    pages.close()
-    rows.sort(key=lambda r: (r["doc_id"], r["seq"]))
-    documents: dict[str, Document] = {}
-    chunks = []
-    for r in rows:
-        documents.setdefault(r["doc_id"], Document(r["doc_id"], r["title"], r["date"], r["author"], r["source"],
-                                                   r["district"]))
-        chunks.append(Chunk(r["id"], r["doc_id"], r["body"], r["paragraph"], r["heading"], r["page"]))
-    return list(documents.values()), chunks
-
-
-def _check(client, collection: str, encoder: Encoder) -> None:
-    """Refuse a collection whose vectors another model made (searching them with ours would mislead)."""
-    rows = client.query(collection, filter='id != ""', output_fields=["model"], limit=1)
-    made = rows[0]["model"] if rows else ""
-    if made and made != f"{encoder.name}/{encoder.dim}":
-        raise MilvusError(f"Milvus collection {collection!r} holds vectors of {made}, this process embeds with "
-                          f"{encoder.name}/{encoder.dim}: use the same model, another collection "
-                          "(QA_MILVUS_COLLECTION), or re-embed it with `reform-qa --store … index --rebuild`")
-
-
-def analyzer(words: list[str]) -> dict:
-    """Milvus's jieba analyzer in search mode with the corpus dictionary (the local index's user words),
-    dropping our stopwords and punctuation; text is made `searchable` first, as the local tokenizer does."""
-    return {"tokenizer": {"type": "jieba", "dict": ["_default_", *words], "mode": "search"},
-            "filter": [{"type": "stop", "stop_words": sorted(STOPWORDS) + PUNCTUATION}]}
-
-
-def _create(client, collection: str, dim: int, words: list[str]) -> None:
-    DataType, Function, FunctionType = pymilvus.DataType, pymilvus.Function, pymilvus.FunctionType
-    schema = client.create_schema(auto_id=False, description="reform-qa chunks")
-    schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=64)
-    for name, length in (("doc_id", 256), ("district", 64), ("date", 32)):
-        schema.add_field(name, DataType.VARCHAR, max_length=length)
-    for name in ("title", "author", "source", "heading"):
-        schema.add_field(name, DataType.VARCHAR, max_length=4096)
-    schema.add_field("body", DataType.VARCHAR, max_length=65535)   # the passage as written, for citations
-    schema.add_field("model", DataType.VARCHAR, max_length=256)   # “name/dim” of the encoder
-    for name in ("year", "paragraph", "page", "seq"):   # seq: the chunk's place in its document
-        schema.add_field(name, DataType.INT64)
-    schema.add_field("text", DataType.VARCHAR, max_length=65535, enable_analyzer=True,
-                     analyzer_params=analyzer(words))
-    schema.add_field("dense", DataType.FLOAT_VECTOR, dim=dim)
-    schema.add_field("sparse", DataType.SPARSE_FLOAT_VECTOR)
-    schema.add_function(Function(name="bm25", function_type=FunctionType.BM25, input_field_names=["text"],
-                                 output_field_names=["sparse"]))
-    index = client.prepare_index_params()
-    # FLAT: exact, and filtered searches keep every matching row (HNSW lost rows under a selective filter
-    # in Milvus Lite); parameters nested under "params", which Lite reads (flat ones it drops silently).
-    index.add_index("dense", index_type="FLAT", metric_type="IP")
-    index.add_index("sparse", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
-                    params={"params": {"bm25_k1": 1.5, "bm25_b": 0.75}})
-    client.create_collection(collection, schema=schema, index_params=index)
