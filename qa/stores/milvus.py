@@ -30,7 +30,8 @@ FRESH = 10.0          # seconds the list of documents and term counts are truste
 CACHE = 100_000       # chunks held per process; the cache starts afresh past this, before a search
 
 
-def _client(uri: str, token: str | None = None):
+def connect(uri: str, token: str | None = None):
+    """A pymilvus client for a .db file (Milvus Lite) or a server's address, or an error saying what to do."""
     if pymilvus is None:
         raise MilvusError("the Milvus store needs pymilvus (and milvus-lite for a .db file): "
                           "pip install \"reform-qa[milvus]\"")
@@ -83,7 +84,7 @@ class MilvusStore:
         another model, or one made by an older reform-qa, is refused unless rebuilt. No folder (or an
         empty one) opens the collection as it is."""
         documents, chunks = load_corpus(data_dir) if Path(data_dir).is_dir() else ([], [])
-        client = _client(uri, token)
+        client = connect(uri, token)
         try:
             if update == "rebuild":
                 for name in (collection, terms_collection(collection)):
@@ -98,7 +99,7 @@ class MilvusStore:
             store = cls(client, collection, encoder.name)
             had = {d: (store._documents[d], r["signature"]) for d, r in store._heads.items()}
             todo = plan(had, contents(documents, chunks), update)
-            store.report = todo.report
+            store.report = todo.report if Path(data_dir).is_dir() else Report()   # no folder: nothing to compare
             store.embedded = store._apply(todo, documents, chunks, encoder, data_dir, progress, callback)
         except MilvusError:
             raise
@@ -165,17 +166,19 @@ class MilvusStore:
         partial document is left."""
         known = known or {}
         try:
-            for start in range(0, len(chunks), BATCH):
+            words = Tokenizer(sorted({*(self._words or []), *corpus_terms(c.text for c in chunks)}))
+            rows = term_rows(doc.doc_id, chunks, words)
+            for start in range(0, len(rows), 1000):
+                self.client.upsert(terms_collection(self.collection), rows[start:start + 1000])
+            # the first chunk's row (which lists the document) last: a document is listed only when whole,
+            # so a rerun after a crash (reform-qa ingest) writes it again
+            for start in reversed(range(0, len(chunks), BATCH)):
                 batch = chunks[start:start + BATCH]
                 new = [c for c in batch if c.id not in known]
                 made = dict(zip((c.id for c in new), encoder.encode([index_text(c) for c in new])))
                 vectors = [known[c.id] if c.id in known else made[c.id] for c in batch]
                 self.client.upsert(self.collection, chunk_rows(doc, batch, vectors, encoder, start, chunks))
                 done(len(new))
-            words = Tokenizer(sorted({*(self._words or []), *corpus_terms(c.text for c in chunks)}))
-            rows = term_rows(doc.doc_id, chunks, words)
-            for start in range(0, len(rows), 1000):
-                self.client.upsert(terms_collection(self.collection), rows[start:start + 1000])
         except Exception:
             self.client.delete(self.collection, ids=[c.id for c in chunks])
             self.client.delete(terms_collection(self.collection), filter=f"doc_id == {quoted(doc.doc_id)}")
@@ -198,6 +201,10 @@ class MilvusStore:
 
     def per_document(self) -> dict[str, int]:
         return dict(self._counts)
+
+    def signatures(self) -> dict[str, str]:
+        """Each listed document's chunk-id signature (stores.base.signature), as last read."""
+        return {d: r["signature"] for d, r in self._heads.items()}
 
     def neighbours(self, pos: int) -> tuple[str, str]:
         c = self._chunks[pos]

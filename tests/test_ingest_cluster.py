@@ -1,0 +1,51 @@
+"""reform-qa ingest: a corpus folder into a Milvus server as a Dask batch job on a local cluster; it
+builds the collection the app's own path builds, and a rerun writes nothing again."""
+import shutil
+import subprocess
+
+import pytest
+
+from conftest import free_port, wait_for_port
+from qa import Engine
+from qa.documents.document import IngestError
+from qa.documents.folder import load_corpus
+from qa.ingest import ingest
+from qa.settings import Settings
+
+QUESTIONS = ["地区生产总值是多少", "一号改革工程", "城镇化率", "营商环境", "森林覆盖率"]
+
+
+@pytest.fixture
+def milvus_server(tmp_path):
+    port = free_port()
+    server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(tmp_path / "shared.db"), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server, 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_ingest_on_two_workers_builds_what_the_app_builds_and_a_rerun_writes_nothing(milvus_server, corpus, tmp_path):
+    settings = Settings(data_dir=corpus, index_dir=tmp_path / "ix", store=milvus_server, collection="by_ingest")
+    done = ingest(corpus, settings, workers=2, progress=False)
+    chunks = load_corpus(corpus)[1]
+    assert sorted(done.written) == ["interview", "jiangbei", "report"] and not done.failed and done.workers == 2
+    assert done.embedded == len(chunks) == done.chunks
+    by_ingest = Engine(data_dir=tmp_path / "none", index_dir=tmp_path / "ix2", progress=False,
+                       settings=settings)
+    assert set(by_ingest.store.stored_ids()) == {c.id for c in chunks}
+    by_app = Engine(data_dir=corpus, index_dir=tmp_path / "ix3", progress=False, store=milvus_server)
+    for question in QUESTIONS:
+        assert [h.chunk_id for h in by_ingest.ask(question, k=3).hits] == \
+               [h.chunk_id for h in by_app.ask(question, k=3).hits], question
+    again = ingest(corpus, settings, workers=2, progress=False)
+    assert again.written == () and sorted(again.skipped) == ["interview", "jiangbei", "report"]
+    assert again.embedded == 0
+
+
+def test_ingest_refuses_a_milvus_lite_file_and_names_the_server_to_start(corpus, tmp_path):
+    with pytest.raises(IngestError, match="milvus-lite server"):
+        ingest(corpus, Settings(store=str(tmp_path / "x.db")), progress=False)
