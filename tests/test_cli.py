@@ -11,7 +11,7 @@ from qa import cli
 
 @pytest.fixture
 def run(corpus, tmp_path, monkeypatch, encoder):
-    monkeypatch.setattr(sys.modules["qa.engine"], "load_encoder", lambda model=None: encoder)
+    monkeypatch.setattr(sys.modules["qa.engine"], "load_encoder", lambda model=None, runtime=None: encoder)
 
     def run(*args):
         return cli.main(["--data", str(corpus), "--index", str(tmp_path / "ix"), *args])
