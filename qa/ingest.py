@@ -19,7 +19,7 @@ from .settings import Settings
 from .stores.base import shipped_vectors, signature
 from .stores.milvus import MilvusStore, connect
 from .stores.milvus_schema import create
-from .text import Tokenizer, corpus_terms
+from .text import corpus_terms
 
 _open: dict[tuple, tuple] = {}     # on a worker: (store, encoder) per settings, made for its first document
 
@@ -36,7 +36,8 @@ class Ingested:
     workers: int
 
 
-def _write(settings: Settings, threads: int, doc: Document, chunks: list[Chunk], known: dict) -> int:
+def _write(settings: Settings, threads: int, doc: Document, chunks: list[Chunk], known: dict,
+           words: list[str]) -> int:
     """On a worker: embed one document's chunks (those without a known vector) and write its rows."""
     key = (settings.store, settings.collection, settings.model, settings.runtime, threads)
     if key not in _open:
@@ -44,7 +45,7 @@ def _write(settings: Settings, threads: int, doc: Document, chunks: list[Chunk],
         _open[key] = (MilvusStore.open(settings.store, Path(os.devnull), encoder, settings.collection,
                                        settings.token, update="none", progress=False), encoder)
     store, encoder = _open[key]
-    store.add_document(doc, chunks, encoder, known=known)
+    store.add_document(doc, chunks, encoder, known=known, words=words)
     return sum(1 for c in chunks if c.id not in known)
 
 
@@ -73,9 +74,9 @@ def ingest(folder: Path, settings: Settings, cluster: str | None = None, workers
     documents = [read_document(path, catalog) for path in files]
     encoder = load_encoder(settings.model, settings.runtime)
     milvus = connect(store_uri, settings.token)
+    words = sorted(set(corpus_terms(c.text for _, cs in documents for c in cs)))
     if not milvus.has_collection(settings.collection):   # its analyzer takes the corpus's terms, as on open
-        create(milvus, settings.collection, encoder.dim,
-               Tokenizer(corpus_terms(c.text for _, cs in documents for c in cs)).words)
+        create(milvus, settings.collection, encoder.dim, words)
     store = MilvusStore.open(store_uri, Path(os.devnull), encoder, settings.collection, settings.token,
                              update="none", progress=False)
     held = store.signatures()
@@ -88,7 +89,7 @@ def ingest(folder: Path, settings: Settings, cluster: str | None = None, workers
     written, failed, embedded = [], [], 0
     try:
         futures = {client.submit(_write, settings, threads, d, cs, {c.id: shipped[c.id] for c in cs if c.id in shipped},
-                                 pure=False): d.doc_id for d, cs in todo}
+                                 words, pure=False): d.doc_id for d, cs in todo}
         with Progress(len(todo), f"ingesting {len(todo)} documents on {n} workers", progress,
                       unit="documents") as done:
             for future in as_completed(futures):

@@ -118,9 +118,10 @@ class MilvusStore:
         work = [(folder[d], [c for c in chunks if c.doc_id == d]) for d in (*todo.replace, *todo.add)]
         shipped = shipped_vectors(data_dir, encoder.name, encoder.dim) if work else {}
         count = sum(1 for _, cs in work for c in cs if c.id not in shipped)
+        words = sorted({*(self._words or []), *corpus_terms(c.text for _, cs in work for c in cs)})
         with Progress(count, f"embedding {count} new chunks for Milvus", progress, callback) as done:
             for doc, doc_chunks in work:
-                self.add_document(doc, doc_chunks, encoder, done.update, shipped)
+                self.add_document(doc, doc_chunks, encoder, done.update, shipped, words)
         if work or todo.replace:
             self._flush()
             self.refresh()
@@ -160,14 +161,14 @@ class MilvusStore:
         return out
 
     def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None,
-                     known: dict[str, np.ndarray] | None = None) -> None:
-        """Upsert one document's chunks by chunk id (embedding those without a `known` vector), then its
-        term counts; if any batch fails, the rows of this document written so far are deleted again: no
-        partial document is left."""
+                     known: dict[str, np.ndarray] | None = None, words: list[str] | None = None) -> None:
+        """Upsert one document's term counts, then its chunks by chunk id (embedding those without a
+        `known` vector); if any batch fails, the rows of this document written so far are deleted again:
+        no partial document is left. `words`: the corpus terms to count with (all the documents being
+        added, so that each is tokenised as the whole corpus will be)."""
         known = known or {}
         try:
-            words = Tokenizer(sorted({*(self._words or []), *corpus_terms(c.text for c in chunks)}))
-            rows = term_rows(doc.doc_id, chunks, words)
+            rows = term_rows(doc.doc_id, chunks, self._counting(words or [], chunks))
             for start in range(0, len(rows), 1000):
                 self.client.upsert(terms_collection(self.collection), rows[start:start + 1000])
             # the first chunk's row (which lists the document) last: a document is listed only when whole,
@@ -183,6 +184,13 @@ class MilvusStore:
             self.client.delete(self.collection, ids=[c.id for c in chunks])
             self.client.delete(terms_collection(self.collection), filter=f"doc_id == {quoted(doc.doc_id)}")
             raise
+
+    def _counting(self, words: list[str], chunks: list[Chunk]) -> Tokenizer:
+        """The tokenizer that counts a document's terms: the store's words, the given ones and its own."""
+        vocabulary = tuple(sorted({*(self._words or []), *words, *corpus_terms(c.text for c in chunks)}))
+        if getattr(self, "_counter", (None,))[0] != vocabulary:      # one jieba set-up per vocabulary
+            self._counter = (vocabulary, Tokenizer(vocabulary))
+        return self._counter[1]
 
     def drop(self) -> None:
         """Drop this store's collections (the bench's scratch collections)."""
