@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 

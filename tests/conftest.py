@@ -104,6 +104,21 @@ def wait_for_port(port: int, proc, seconds: float, log=None) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
+@pytest.fixture
+def milvus_server(tmp_path):
+    """A `milvus-lite server` on a free port of 127.0.0.1 (stopped after the test); yields its address."""
+    import subprocess
+    port = free_port()
+    server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(tmp_path / "shared.db"), "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server, 60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The real app (python app.py) on a copy of the real corpus with the offline model, on 127.0.0.1;

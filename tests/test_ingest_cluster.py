@@ -1,11 +1,7 @@
 """reform-qa ingest: a corpus folder into a Milvus server as a Dask batch job on a local cluster; it
 builds the collection the app's own path builds, and a rerun writes nothing again."""
-import shutil
-import subprocess
-
 import pytest
 
-from conftest import free_port, wait_for_port
 from qa import Engine
 from qa.documents.document import IngestError
 from qa.documents.folder import load_corpus
@@ -13,19 +9,6 @@ from qa.ingest import ingest
 from qa.settings import Settings
 
 QUESTIONS = ["地区生产总值是多少", "一号改革工程", "城镇化率", "营商环境", "森林覆盖率"]
-
-
-@pytest.fixture
-def milvus_server(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(tmp_path / "shared.db"), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, server, 60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_ingest_on_two_workers_builds_what_the_app_builds_and_a_rerun_writes_nothing(milvus_server, corpus, tmp_path):

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import free_port, new_document, wait_for_port
+from conftest import new_document
 from qa import Engine
 from qa.documents.library import add
 
@@ -29,19 +29,6 @@ def open_elsewhere(data, index, store=None, question="一号改革工程"):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-@pytest.fixture
-def milvus_server(tmp_path):
-    port = free_port()
-    server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(tmp_path / "shared.db"), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for_port(port, server, 60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_a_process_with_an_empty_folder_leaves_a_shared_milvus_collection_whole(milvus_server, corpus, tmp_path,
