@@ -160,7 +160,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _ingest(args, settings: Settings) -> int:
     """ingest: the folder into Milvus on a Dask cluster; says what was written, skipped and failed."""
-    from .ingest import ingest      # dask loads only for this command (the "cluster" extra)
+    try:
+        from .ingest import ingest  # dask loads only for this command (the "cluster" extra)
+    except ImportError as e:
+        print(f"error: reform-qa ingest needs Dask ({e}): pip install \"reform-qa[cluster]\"", file=sys.stderr)
+        return EXIT_ERROR
     done = ingest(Path(args.folder), settings, args.cluster, args.workers)
     print(f"ingested {len(done.written)} documents ({done.chunks} passages, {done.embedded} embedded) in "
           f"{done.seconds} s on {done.workers} workers; {len(done.skipped)} already in Milvus as they are")

@@ -61,6 +61,8 @@ def ingest(folder: Path, settings: Settings, cluster: str | None = None, workers
            progress: bool = True) -> Ingested:
     """Write the documents of `folder` that Milvus (settings.store, a server) lacks or holds otherwise;
     `cluster` is a Dask scheduler's address (tcp://host:8786), None for a local cluster of `workers`."""
+    if workers < 1:
+        raise IngestError(f"workers {workers}: a local cluster needs at least 1 (2 on this machine's 2 cores)")
     store_uri = settings.store or ""
     if not store_uri.startswith(("http://", "https://", "tcp://")):
         raise IngestError(f"ingest writes from several processes, which Milvus Lite's file {store_uri or '(none)'} "

@@ -76,11 +76,18 @@ class Settings:
         for key in ("data_dir", "index_dir"):
             if key in values:
                 values[key] = Path(values[key]).expanduser()
-        for key in ("port", "workers"):
+        for key, variable in (("port", "GRADIO_SERVER_PORT"), ("workers", "QA_WORKERS")):
             if key in values:
-                values[key] = int(values[key])
+                try:
+                    values[key] = int(values[key])
+                except ValueError:
+                    raise ValueError(f"{key} {values[key]!r} (from {variable} or --{key}) is not a whole number") from None
         if values.get("workers", 1) < 1:
             raise ValueError(f"workers {values['workers']}: run at least 1 search process (2: one per core)")
+        if values.get("workers", 1) > 1 and str(values.get("store") or "").endswith(".db"):
+            raise ValueError(f"workers {values['workers']} with the Milvus Lite file {values['store']}: it opens in "
+                             "one process; run `milvus-lite server --data-dir DIR` and set the store to its "
+                             "http:// address, or serve with 1 worker")
         return cls(**values)
 
     def wants_seed(self) -> bool:

@@ -27,8 +27,16 @@ def test_ingest_on_two_workers_builds_what_the_app_builds_and_a_rerun_writes_not
     again = ingest(corpus, settings, workers=2, progress=False)
     assert again.written == () and sorted(again.skipped) == ["interview", "jiangbei", "report"]
     assert again.embedded == 0
+    (corpus / "jiangbei.txt").write_text("江北专访\n\n江北区2025年城镇化率达到86%。\n", encoding="utf-8")
+    changed = ingest(corpus, settings, workers=1, progress=False)             # a changed document: replaced
+    now = load_corpus(corpus)[1]
+    assert changed.written == ("jiangbei",) and changed.embedded == sum(1 for c in now if c.doc_id == "jiangbei")
+    rows = by_ingest.store.stored_ids()
+    assert set(rows) == {c.id for c in now}                                   # no row of the old version
 
 
-def test_ingest_refuses_a_milvus_lite_file_and_names_the_server_to_start(corpus, tmp_path):
+def test_ingest_refuses_a_milvus_lite_file_and_no_workers_naming_the_fix(corpus, tmp_path):
     with pytest.raises(IngestError, match="milvus-lite server"):
         ingest(corpus, Settings(store=str(tmp_path / "x.db")), progress=False)
+    with pytest.raises(IngestError, match="workers 0: a local cluster needs at least 1"):
+        ingest(corpus, Settings(store="http://127.0.0.1:1"), workers=0, progress=False)

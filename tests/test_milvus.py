@@ -32,7 +32,7 @@ def test_filters_are_evaluated_by_milvus(milvus):
     assert {h.doc_id for h in milvus.search("改革", k=5, district="江北")} == {"jiangbei"}
     assert {h.doc_id for h in milvus.search("改革", k=5, year=2020)} == {"report"}
     assert {h.doc_id for h in milvus.search("改革", k=5, doc_ids=["interview"])} == {"interview"}
-    assert milvus_store._expression(milvus_store.Filters(frozenset({"a", 'b"c'}), "镇海", "2020")) == \
+    assert milvus_schema.expression(milvus_store.Filters(frozenset({"a", 'b"c'}), "镇海", "2020")) == \
         'doc_id in ["a", "b\\"c"] and district == "镇海" and year == 2020'
 
 
@@ -126,3 +126,29 @@ def test_milvus_lite_answers_from_new_processes_after_an_index_build(corpus, tmp
         assert "一号改革工程" in json.loads(asked.stdout)["hits"][0]["text"] and "Traceback" not in asked.stderr
     bad = run("ask", "一号改革工程是什么？", store=str(corpus / "catalog.json" / "qa.db"))
     assert bad.returncode == 1 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_rows_of_a_document_milvus_does_not_list_are_never_cited(milvus, corpus, encoder):
+    """A write that crashed leaves rows without the document's first row: they are not the corpus's."""
+    from qa.documents.document import Chunk, Document
+    from qa.stores.milvus_schema import chunk_rows
+    doc = Document("half", "半截文件", "2024")
+    chunks = [Chunk(f"half{i}", "half", f"半截文件第{i}段：象山县远洋渔业捕捞量42万吨。", i) for i in range(3)]
+    vectors = encoder.encode([c.text for c in chunks])
+    milvus.store.client.upsert(milvus.store.collection, chunk_rows(doc, chunks[1:], vectors[1:], encoder, 1, chunks))
+    milvus.store.client.flush(milvus.store.collection)
+    assert "half" in set(milvus.store.stored_ids().values())
+    assert all(h.doc_id != "half" for h in milvus.search("象山县远洋渔业捕捞量", k=10))
+
+
+def test_a_document_written_again_keeps_no_rows_of_its_earlier_version(milvus, corpus, encoder):
+    from qa.documents.folder import load_corpus
+    docs, chunks = load_corpus(corpus)
+    doc = next(d for d in docs if d.doc_id == "jiangbei")
+    old = [c for c in chunks if c.doc_id == "jiangbei"]
+    new = [type(old[0])("jb-new", "jiangbei", "江北区2025年城镇化率达到86%。", 1)]
+    milvus.store.add_document(doc, new, encoder)
+    milvus.store.refresh()
+    rows = milvus.store.stored_ids()
+    assert [i for i, d in rows.items() if d == "jiangbei"] == ["jb-new"] and not set(c.id for c in old) & set(rows)
+    assert [d.doc_id for d in milvus.store.documents].count("jiangbei") == 1

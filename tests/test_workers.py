@@ -36,3 +36,12 @@ def test_a_worker_count_below_one_is_refused_with_the_fix(monkeypatch):
     monkeypatch.setenv("QA_WORKERS", "0")
     with pytest.raises(ValueError, match="workers 0: run at least 1"):
         Settings.from_env()
+
+
+def test_a_bad_worker_count_or_a_lite_file_for_several_workers_is_named(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_WORKERS", "two")
+    with pytest.raises(ValueError, match="workers 'two' \\(from QA_WORKERS or --workers\\) is not a whole number"):
+        Settings.from_env()
+    monkeypatch.setenv("QA_WORKERS", "2")
+    with pytest.raises(ValueError, match="milvus-lite server"):
+        Settings.from_env(store=str(tmp_path / "qa.db"))

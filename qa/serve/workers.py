@@ -3,7 +3,9 @@ read as it is (the app's process alone adds and removes documents); each search 
 of the app's index, and a worker that holds another one re-reads the index before it answers."""
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import get_context
 
@@ -11,17 +13,22 @@ from ..answer import Answer
 from ..engine import Engine
 from ..settings import Settings
 
+log = logging.getLogger("reform-qa")
 _engine: Engine | None = None      # the worker process's own engine
+_seen = ""                         # the app's index fingerprint the worker last answered for
 
 
 def _start(settings: Settings) -> None:
-    global _engine
+    global _engine, _seen
     _engine = Engine(settings=replace(settings, seed=False), progress=False, update="none")
+    _seen = _engine.store.fingerprint
 
 
 def _ask(fingerprint: str, question: str, options: dict) -> Answer:
-    if _engine.store.fingerprint != fingerprint:      # the app added or removed documents since
-        _engine.reload("none")
+    global _seen
+    if fingerprint != _seen:   # the app added or removed documents since its last search here; re-read once
+        _engine.reload("none")  # (a Milvus store's own view may differ a moment: never re-read every search)
+        _seen = fingerprint
     return _engine.ask(question, **options)
 
 
@@ -41,8 +48,13 @@ class Searchers:
             ready.result()
 
     def ask(self, question: str, **options) -> Answer:
-        """The answer a worker gives, from the index as the app's engine has it now."""
-        return self._pool.submit(_ask, self.engine.store.fingerprint, question, options).result()
+        """The answer a worker gives, from the index as the app's engine has it now; the app's own engine
+        answers if the workers are gone (a worker killed by the system takes the pool with it)."""
+        try:
+            return self._pool.submit(_ask, self.engine.store.fingerprint, question, options).result()
+        except BrokenProcessPool:
+            log.error("search workers stopped; the app's process answers from now on")
+            return self.engine.ask(question, **options)
 
     def close(self) -> None:
         """Stop the worker processes."""

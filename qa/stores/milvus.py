@@ -8,7 +8,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +21,8 @@ from ..encoders import Encoder
 from ..progress import Progress
 from ..text import Tokenizer, corpus_terms, searchable
 from .base import Candidates, Filters, Plan, Report, contents, idf, plan, shipped_vectors
-from .milvus_schema import (CHUNK_FIELDS, MilvusError, check_model, chunk_of, chunk_rows, create, cut,
-                            document_of, heads, pymilvus, quoted, term_rows, terms_collection)
+from .milvus_schema import (CHUNK_FIELDS, MilvusError, check_model, chunk_of, chunk_rows, connect, create, cut,
+                            document_of, expression, heads, quoted, term_rows, terms_collection)
 
 # pymilvus logs each failed call with its traceback before raising it: our MilvusError says what to do instead
 logging.getLogger("pymilvus").setLevel(logging.CRITICAL + 1)
@@ -28,19 +30,6 @@ logging.getLogger("pymilvus").setLevel(logging.CRITICAL + 1)
 BATCH = 64            # chunks embedded and inserted at a time
 FRESH = 10.0          # seconds the list of documents and term counts are trusted before they are re-read
 CACHE = 100_000       # chunks held per process; the cache starts afresh past this, before a search
-
-
-def connect(uri: str, token: str | None = None):
-    """A pymilvus client for a .db file (Milvus Lite) or a server's address, or an error saying what to do."""
-    if pymilvus is None:
-        raise MilvusError("the Milvus store needs pymilvus (and milvus-lite for a .db file): "
-                          "pip install \"reform-qa[milvus]\"")
-    try:
-        return pymilvus.MilvusClient(uri=uri, token=token or "")
-    except Exception as e:
-        where = "is another process using this .db file? Milvus Lite opens one per process; run " \
-                "`milvus-lite server` for several" if uri.endswith(".db") else "is the Milvus server running?"
-        raise MilvusError(f"cannot open Milvus at {uri} ({e}): {where}") from None
 
 
 class MilvusStore:
@@ -53,12 +42,16 @@ class MilvusStore:
         self._positions: dict[str, int] = {}
         self._seq: dict[str, int] = {}
         self._words: list[str] | None = None
+        self._lock = threading.RLock()     # the caches, against threads asking at once
         self.refresh()
 
     def refresh(self) -> None:
         """Re-read the documents (one row each), and forget the term counts if they changed: what another
         process added or removed is seen from here on."""
-        rows = heads(self.client, self.collection)
+        with self._lock, _talking(self.collection):
+            self._refresh(heads(self.client, self.collection))
+
+    def _refresh(self, rows: list[dict]) -> None:
         self._heads = {r["doc_id"]: r for r in rows}
         self.documents = [document_of(r) for r in rows]
         self._documents = {d.doc_id: d for d in self.documents}
@@ -113,8 +106,6 @@ class MilvusStore:
         """Replace and add the planned documents, each whole or not at all, embedding only the chunks the
         corpus folder carries no vector for; returns chunks embedded."""
         folder = {d.doc_id: d for d in documents}
-        if todo.replace:
-            self._delete(todo.replace)
         work = [(folder[d], [c for c in chunks if c.doc_id == d]) for d in (*todo.replace, *todo.add)]
         shipped = shipped_vectors(data_dir, encoder.name, encoder.dim) if work else {}
         count = sum(1 for _, cs in work for c in cs if c.id not in shipped)
@@ -122,7 +113,7 @@ class MilvusStore:
         with Progress(count, f"embedding {count} new chunks for Milvus", progress, callback) as done:
             for doc, doc_chunks in work:
                 self.add_document(doc, doc_chunks, encoder, done.update, shipped, words)
-        if work or todo.replace:
+        if work:
             self._flush()
             self.refresh()
         return count
@@ -162,11 +153,12 @@ class MilvusStore:
 
     def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None,
                      known: dict[str, np.ndarray] | None = None, words: list[str] | None = None) -> None:
-        """Upsert one document's term counts, then its chunks by chunk id (embedding those without a
-        `known` vector); if any batch fails, the rows of this document written so far are deleted again:
-        no partial document is left. `words`: the corpus terms to count with (all the documents being
+        """Replace one document's rows: its earlier ones deleted, its term counts, then its chunks by chunk
+        id (embedding those without a `known` vector); if any batch fails, the rows of this document written
+        so far are deleted again: no partial document is left (nor its earlier version). `words`: the corpus terms to count with (all the documents being
         added, so that each is tokenised as the whole corpus will be)."""
         known = known or {}
+        self._delete([doc.doc_id])      # an earlier version, or rows a crashed write left
         try:
             rows = term_rows(doc.doc_id, chunks, self._counting(words or [], chunks))
             for start in range(0, len(rows), 1000):
@@ -215,10 +207,14 @@ class MilvusStore:
         return {d: r["signature"] for d, r in self._heads.items()}
 
     def neighbours(self, pos: int) -> tuple[str, str]:
-        c = self._chunks[pos]
-        seq = self._seq[c.id]
-        rows = self.client.query(self.collection, output_fields=["seq", "body"],
-                                 filter=f"doc_id == {quoted(c.doc_id)} and seq in [{seq - 1}, {seq + 1}]")
+        with self._lock:
+            if pos >= len(self._chunks):       # the cache started afresh since the position was handed out
+                return "", ""
+            c = self._chunks[pos]
+            seq = self._seq[c.id]
+        with _talking(self.collection):
+            rows = self.client.query(self.collection, output_fields=["seq", "body"],
+                                     filter=f"doc_id == {quoted(c.doc_id)} and seq in [{seq - 1}, {seq + 1}]")
         text = {r["seq"]: r["body"] for r in rows}
         return text.get(seq - 1, ""), text.get(seq + 1, "")
 
@@ -234,17 +230,16 @@ class MilvusStore:
         if time.monotonic() - self._read_at > FRESH:
             self.refresh()
         if token not in self._df:
-            rows = self.client.query(terms_collection(self.collection), filter=f"term == {quoted(cut(token, 256))}",
-                                     output_fields=["chunks"], limit=16384)
+            with _talking(self.collection):
+                rows = self.client.query(terms_collection(self.collection), output_fields=["chunks"], limit=16384,
+                                         filter=f"term == {quoted(cut(token, 256))}")
             self._df[token] = sum(int(r["chunks"]) for r in rows)
         return self._df[token]
 
     def retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
                  filters: Filters) -> Candidates:
-        try:
+        with self._lock, _talking(self.collection):
             return self._retrieve(text, extra, extra_weight, vector, n, filters)
-        except Exception as e:
-            raise MilvusError(f"search in Milvus collection {self.collection!r} failed ({e}): is the server up?") from None
 
     def _retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
                   filters: Filters) -> Candidates:
@@ -253,7 +248,7 @@ class MilvusStore:
         for the cosine of BM25-only ones; the BM25 of dense-only ones is 0: outside its top n)."""
         if len(self._chunks) > CACHE:
             self._chunks, self._positions, self._seq = [], {}, {}
-        expr = _expression(filters)
+        expr = expression(filters)
         bm25: dict[str, float] = {}
         for query, weight in ((text, 1.0), (extra, extra_weight)):
             if query.strip():
@@ -268,18 +263,21 @@ class MilvusStore:
                 if row["id"] not in dense:
                     dense[row["id"]] = float(np.asarray(row["dense"], np.float32) @ vector)
                 self._hold(row)
-        # ids deleted meanwhile (by another process) have no row: skipped
-        ids = [i for i in dict.fromkeys([*dense, *bm25]) if i in self._positions and i in dense]
+        if any(self._chunks[self._positions[i]].doc_id not in self._documents for i in wanted if i in self._positions):
+            self._refresh(heads(self.client, self.collection))   # another process added a document
+        # ids deleted meanwhile have no row, and rows of a document not listed (being written, or left by a
+        # crashed write) are not yet the corpus's: both skipped
+        ids = [i for i in dict.fromkeys([*dense, *bm25]) if i in self._positions and i in dense
+               and self._chunks[self._positions[i]].doc_id in self._documents]
         return Candidates(np.array([self._positions[i] for i in ids], dtype=int),
                           np.array([bm25.get(i, 0.0) for i in ids]), np.array([dense[i] for i in ids]))
 
     def _hold(self, row: dict) -> None:
-        """Keep a fetched chunk (and its document, if another process added it since the last refresh)."""
+        """Keep a fetched chunk."""
         if row["id"] not in self._positions:
             self._positions[row["id"]] = len(self._chunks)
             self._chunks.append(chunk_of(row))
             self._seq[row["id"]] = int(row["seq"])
-        self._documents.setdefault(row["doc_id"], document_of(row))
 
     def _search(self, data, field: str, metric: str, n: int, expr: str) -> list[dict]:
         results = self.client.search(self.collection, data=[data], anns_field=field, limit=n, filter=expr,
@@ -287,13 +285,12 @@ class MilvusStore:
         return [{"id": h.get("id") or h["entity"]["id"], "distance": h["distance"]} for h in results[0]]
 
 
-def _expression(filters: Filters) -> str:
-    """A Milvus boolean expression for the filters (evaluated server-side); "" for none."""
-    parts = []
-    if filters.doc_ids:
-        parts.append(f"doc_id in [{', '.join(quoted(d) for d in sorted(filters.doc_ids))}]")
-    if filters.district:
-        parts.append(f"district == {quoted(filters.district)}")
-    if filters.year:
-        parts.append(f"year == {int(filters.year)}")
-    return " and ".join(parts)
+@contextmanager
+def _talking(collection: str):
+    """Any failure of a call to Milvus as a MilvusError saying what to check (a 503 in the API)."""
+    try:
+        yield
+    except MilvusError:
+        raise
+    except Exception as e:
+        raise MilvusError(f"Milvus collection {collection!r} did not answer ({e}): is the server up?") from None

@@ -17,7 +17,7 @@ except ImportError:
 from ..documents.document import Chunk, Document, index_text
 from ..encoders import Encoder
 from ..text import STOPWORDS, Tokenizer, corpus_terms, searchable, year_of
-from .base import StoreError, signature
+from .base import Filters, StoreError, signature
 
 PUNCTUATION = [*"，。、；：？！‘’（）《》【】「」『』…—·,.;:?!()[]'-/%›", "……", "......"]
 DOC_FIELDS = ["doc_id", "title", "date", "author", "source", "district"]
@@ -148,3 +148,28 @@ def create(client, collection: str, dim: int, words: list[str]) -> None:
     client.create_collection(terms_collection(collection), schema=terms, index_params=index)
     for name in (collection, terms_collection(collection)):
         client.load_collection(name)
+
+
+def connect(uri: str, token: str | None = None):
+    """A pymilvus client for a .db file (Milvus Lite) or a server's address, or an error saying what to do."""
+    if pymilvus is None:
+        raise MilvusError("the Milvus store needs pymilvus (and milvus-lite for a .db file): "
+                          "pip install \"reform-qa[milvus]\"")
+    try:
+        return pymilvus.MilvusClient(uri=uri, token=token or "")
+    except Exception as e:
+        where = "is another process using this .db file? Milvus Lite opens one per process; run " \
+                "`milvus-lite server` for several" if uri.endswith(".db") else "is the Milvus server running?"
+        raise MilvusError(f"cannot open Milvus at {uri} ({e}): {where}") from None
+
+
+def expression(filters: Filters) -> str:
+    """A Milvus boolean expression for the filters (evaluated server-side); "" for none."""
+    parts = []
+    if filters.doc_ids:
+        parts.append(f"doc_id in [{', '.join(quoted(d) for d in sorted(filters.doc_ids))}]")
+    if filters.district:
+        parts.append(f"district == {quoted(filters.district)}")
+    if filters.year:
+        parts.append(f"year == {int(filters.year)}")
+    return " and ".join(parts)
