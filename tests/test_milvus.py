@@ -9,6 +9,7 @@ import pytest
 
 import qa.stores.milvus as milvus_store
 import qa.stores.milvus_schema as milvus_schema
+import qa.stores.milvus_writer as milvus_writer
 from conftest import free_port, wait_for_port
 from qa import Engine
 from qa.documents.library import add
@@ -71,7 +72,7 @@ def test_a_failed_insert_leaves_no_partial_document(milvus, corpus, tmp_path, mo
         if calls["n"] == 2:
             raise RuntimeError("insert failed mid-way")
         return real_upsert(collection, rows, **kw)
-    monkeypatch.setattr(milvus_store, "BATCH", 2)
+    monkeypatch.setattr(milvus_writer, "BATCH", 2)
     monkeypatch.setattr(milvus.store.client, "upsert", failing_upsert)
     from qa.documents.folder import load_corpus
     doc = next(d for d in load_corpus(corpus)[0] if d.doc_id == "长文")

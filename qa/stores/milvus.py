@@ -10,24 +10,23 @@ import json
 import logging
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from ..documents.document import Chunk, Document, index_text
+from ..documents.document import Chunk, Document
 from ..documents.folder import load_corpus
 from ..encoders import Encoder
 from ..progress import Progress
 from ..text import Tokenizer, corpus_terms, searchable
 from .base import Candidates, Filters, Plan, Report, contents, idf, plan, shipped_vectors
-from .milvus_schema import (CHUNK_FIELDS, MilvusError, check_model, chunk_of, chunk_rows, connect, create, cut,
-                            document_of, expression, heads, quoted, term_rows, terms_collection)
+from .milvus_schema import (CHUNK_FIELDS, MilvusError, check_model, chunk_of, connect, create, cut, document_of,
+                            expression, heads, quoted, talking, terms_collection)
+from .milvus_writer import Writer
 
 # pymilvus logs each failed call with its traceback before raising it: our MilvusError says what to do instead
 logging.getLogger("pymilvus").setLevel(logging.CRITICAL + 1)
 
-BATCH = 64            # chunks embedded and inserted at a time
 FRESH = 10.0          # seconds the list of documents and term counts are trusted before they are re-read
 CACHE = 100_000       # chunks held per process; the cache starts afresh past this, before a search
 
@@ -43,12 +42,13 @@ class MilvusStore:
         self._seq: dict[str, int] = {}
         self._words: list[str] | None = None
         self._lock = threading.RLock()     # the caches, against threads asking at once
+        self.writer = Writer(client, collection)
         self.refresh()
 
     def refresh(self) -> None:
         """Re-read the documents (one row each), and forget the term counts if they changed: what another
         process added or removed is seen from here on."""
-        with self._lock, _talking(self.collection):
+        with self._lock, talking(self.collection):
             self._refresh(heads(self.client, self.collection))
 
     def _refresh(self, rows: list[dict]) -> None:
@@ -114,7 +114,7 @@ class MilvusStore:
             for doc, doc_chunks in work:
                 self.add_document(doc, doc_chunks, encoder, done.update, shipped, words)
         if work:
-            self._flush()
+            self.writer.flush()
             self.refresh()
         return count
 
@@ -124,70 +124,26 @@ class MilvusStore:
         held = [d for d in dict.fromkeys(doc_ids) if d in self._documents]
         if held:
             try:
-                self._delete(held)
-                self._flush()
+                self.writer.delete(held)
+                self.writer.flush()
             except Exception as e:
                 raise MilvusError(f"could not delete {', '.join(held)} from Milvus collection "
                                   f"{self.collection!r} ({e}): is the server up?") from None
             self.refresh()
         return held
 
-    def _delete(self, doc_ids: list[str]) -> None:
-        expr = f"doc_id in [{', '.join(quoted(d) for d in doc_ids)}]"
-        self.client.delete(self.collection, filter=expr)
-        self.client.delete(terms_collection(self.collection), filter=expr)
-
-    def _flush(self) -> None:
-        for name in (self.collection, terms_collection(self.collection)):
-            self.client.flush(name)
+    def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None,
+                     known: dict[str, np.ndarray] | None = None, words: list[str] | None = None) -> None:
+        """Write one document whole (see Writer.add_document), its terms counted with this store's words."""
+        self.writer.add_document(doc, chunks, encoder, done, known, [*(self._words or []), *(words or [])])
 
     def stored_ids(self) -> dict[str, str]:
         """chunk id -> document id of every row in the collection (for tests and checks: reads them all)."""
-        out: dict[str, str] = {}
-        pages = self.client.query_iterator(self.collection, batch_size=4096, filter='id != ""',
-                                           output_fields=["id", "doc_id"])
-        while page := pages.next():
-            out.update((r["id"], r["doc_id"]) for r in page)
-        pages.close()
-        return out
-
-    def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None,
-                     known: dict[str, np.ndarray] | None = None, words: list[str] | None = None) -> None:
-        """Replace one document's rows: its earlier ones deleted, its term counts, then its chunks by chunk
-        id (embedding those without a `known` vector); if any batch fails, the rows of this document written
-        so far are deleted again: no partial document is left (nor its earlier version). `words`: the corpus terms to count with (all the documents being
-        added, so that each is tokenised as the whole corpus will be)."""
-        known = known or {}
-        self._delete([doc.doc_id])      # an earlier version, or rows a crashed write left
-        try:
-            rows = term_rows(doc.doc_id, chunks, self._counting(words or [], chunks))
-            for start in range(0, len(rows), 1000):
-                self.client.upsert(terms_collection(self.collection), rows[start:start + 1000])
-            # the first chunk's row (which lists the document) last: a document is listed only when whole,
-            # so a rerun after a crash (reform-qa ingest) writes it again
-            for start in reversed(range(0, len(chunks), BATCH)):
-                batch = chunks[start:start + BATCH]
-                new = [c for c in batch if c.id not in known]
-                made = dict(zip((c.id for c in new), encoder.encode([index_text(c) for c in new])))
-                vectors = [known[c.id] if c.id in known else made[c.id] for c in batch]
-                self.client.upsert(self.collection, chunk_rows(doc, batch, vectors, encoder, start, chunks))
-                done(len(new))
-        except Exception:
-            self.client.delete(self.collection, ids=[c.id for c in chunks])
-            self.client.delete(terms_collection(self.collection), filter=f"doc_id == {quoted(doc.doc_id)}")
-            raise
-
-    def _counting(self, words: list[str], chunks: list[Chunk]) -> Tokenizer:
-        """The tokenizer that counts a document's terms: the store's words, the given ones and its own."""
-        vocabulary = tuple(sorted({*(self._words or []), *words, *corpus_terms(c.text for c in chunks)}))
-        if getattr(self, "_counter", (None,))[0] != vocabulary:      # one jieba set-up per vocabulary
-            self._counter = (vocabulary, Tokenizer(vocabulary))
-        return self._counter[1]
+        return self.writer.stored_ids()
 
     def drop(self) -> None:
         """Drop this store's collections (the bench's scratch collections)."""
-        for name in (self.collection, terms_collection(self.collection)):
-            self.client.drop_collection(name)
+        self.writer.drop()
 
     # -- the Store protocol ------------------------------------------------------------------------
     def chunk(self, pos: int) -> Chunk:
@@ -212,7 +168,7 @@ class MilvusStore:
                 return "", ""
             c = self._chunks[pos]
             seq = self._seq[c.id]
-        with _talking(self.collection):
+        with talking(self.collection):
             rows = self.client.query(self.collection, output_fields=["seq", "body"],
                                      filter=f"doc_id == {quoted(c.doc_id)} and seq in [{seq - 1}, {seq + 1}]")
         text = {r["seq"]: r["body"] for r in rows}
@@ -230,7 +186,7 @@ class MilvusStore:
         if time.monotonic() - self._read_at > FRESH:
             self.refresh()
         if token not in self._df:
-            with _talking(self.collection):
+            with talking(self.collection):
                 rows = self.client.query(terms_collection(self.collection), output_fields=["chunks"], limit=16384,
                                          filter=f"term == {quoted(cut(token, 256))}")
             self._df[token] = sum(int(r["chunks"]) for r in rows)
@@ -238,7 +194,7 @@ class MilvusStore:
 
     def retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
                  filters: Filters) -> Candidates:
-        with self._lock, _talking(self.collection):
+        with self._lock, talking(self.collection):
             return self._retrieve(text, extra, extra_weight, vector, n, filters)
 
     def _retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
@@ -283,14 +239,3 @@ class MilvusStore:
         results = self.client.search(self.collection, data=[data], anns_field=field, limit=n, filter=expr,
                                      search_params={"metric_type": metric}, output_fields=["id"])
         return [{"id": h.get("id") or h["entity"]["id"], "distance": h["distance"]} for h in results[0]]
-
-
-@contextmanager
-def _talking(collection: str):
-    """Any failure of a call to Milvus as a MilvusError saying what to check (a 503 in the API)."""
-    try:
-        yield
-    except MilvusError:
-        raise
-    except Exception as e:
-        raise MilvusError(f"Milvus collection {collection!r} did not answer ({e}): is the server up?") from None

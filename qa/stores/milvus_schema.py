@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -173,3 +174,14 @@ def expression(filters: Filters) -> str:
     if filters.year:
         parts.append(f"year == {int(filters.year)}")
     return " and ".join(parts)
+
+
+@contextmanager
+def talking(collection: str):
+    """Any failure of a call to Milvus as a MilvusError saying what to check (a 503 in the API)."""
+    try:
+        yield
+    except MilvusError:
+        raise
+    except Exception as e:
+        raise MilvusError(f"Milvus collection {collection!r} did not answer ({e}): is the server up?") from None
