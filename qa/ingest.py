@@ -82,8 +82,9 @@ def ingest(folder: Path, settings: Settings, cluster: str | None = None, workers
     store = MilvusStore.open(store_uri, Path(os.devnull), encoder, settings.collection, settings.token,
                              update="none", progress=False)
     held = store.signatures()
-    todo = [(d, cs) for d, cs in documents if held.get(d.doc_id) != signature([c.id for c in cs])]
-    skipped = tuple(d.doc_id for d, cs in documents if held.get(d.doc_id) == signature([c.id for c in cs]))
+    as_held = {d.doc_id: held.get(d.doc_id) == signature([c.id for c in cs]) for d, cs in documents}
+    todo = [(d, cs) for d, cs in documents if not as_held[d.doc_id]]
+    skipped = tuple(d for d, same in as_held.items() if same)
     shipped = shipped_vectors(folder, encoder.name, encoder.dim)
     client = _cluster(cluster, workers)
     n = len(client.scheduler_info()["workers"]) or workers

@@ -12,19 +12,14 @@ from pathlib import Path
 
 from ..ingest import ingest
 from ..settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from .measure import free_port
 
 
 def bench_ingest(folder: Path, model: str | None = None) -> dict:
     """Each local cluster size on the same corpus, with a milvus-lite server started for it (and stopped)."""
     work = Path(tempfile.mkdtemp(prefix="qa-bench-ingest-"))
     folder = Path(shutil.copytree(folder, work / "corpus", ignore=shutil.ignore_patterns("vectors-*", "eval")))
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(["milvus-lite", "server", "--data-dir", str(work / "milvus.db"), "--port", str(port)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -3,10 +3,18 @@ bench; it imports nothing back from them."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from pathlib import Path
 
 import numpy as np
+
+
+def free_port() -> int:
+    """A port of 127.0.0.1 that nothing listens on now (for the servers a bench starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def percentiles(seconds: list[float]) -> dict[str, float]:

@@ -4,7 +4,6 @@ POST /api/search again with the app's searches on two worker processes (one per 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,21 +16,16 @@ from gradio_client import Client
 
 from ..engine import Engine
 from ..settings import K
+from .measure import free_port
 
 CALLS = 60                 # calls per way and concurrency level
 CONCURRENCY = (1, 20)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def start_server(data_dir: Path, index_dir: Path, model: str | None, workers: int = 1
                  ) -> tuple[subprocess.Popen, str]:
     """`python -m qa serve` on a free port of 127.0.0.1; returns the process and its URL once it answers."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "QA_DATA_DIR": str(data_dir), "QA_INDEX_DIR": str(index_dir),
            "GRADIO_ANALYTICS_ENABLED": "False", **({"QA_EMBED_MODEL": model} if model else {})}
     command = [sys.executable, "-m", "qa", "serve", "--port", str(port), "--workers", str(workers)]

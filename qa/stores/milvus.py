@@ -109,7 +109,7 @@ class MilvusStore:
         work = [(folder[d], [c for c in chunks if c.doc_id == d]) for d in (*todo.replace, *todo.add)]
         shipped = shipped_vectors(data_dir, encoder.name, encoder.dim) if work else {}
         count = sum(1 for _, cs in work for c in cs if c.id not in shipped)
-        words = sorted({*(self._words or []), *corpus_terms(c.text for _, cs in work for c in cs)})
+        words = corpus_terms(c.text for _, cs in work for c in cs)   # add_document adds the store's own
         with Progress(count, f"embedding {count} new chunks for Milvus", progress, callback) as done:
             for doc, doc_chunks in work:
                 self.add_document(doc, doc_chunks, encoder, done.update, shipped, words)

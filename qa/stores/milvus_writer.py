@@ -43,7 +43,7 @@ class Writer:
                      known: dict[str, np.ndarray] | None = None, words: list[str] | None = None) -> None:
         """Replace one document's rows: its earlier ones deleted, its term counts, then its chunks by chunk
         id (embedding those without a `known` vector); if any batch fails, the rows of this document written
-                so far are deleted again: no partial document is left (nor its earlier version). `words`: the corpus
+        so far are deleted again: no partial document is left (nor its earlier version). `words`: the corpus
         terms to count with (the store's and those of all the documents being added, so that each is
         tokenised as the whole corpus will be)."""
         known = known or {}
@@ -62,8 +62,7 @@ class Writer:
                 self.client.upsert(self.collection, chunk_rows(doc, batch, vectors, encoder, start, chunks))
                 done(len(new))
         except Exception:
-            self.client.delete(self.collection, ids=[c.id for c in chunks])
-            self.client.delete(terms_collection(self.collection), filter=f"doc_id == {quoted(doc.doc_id)}")
+            self.delete([doc.doc_id])   # its earlier rows went first: these are the ones just written
             raise
 
     def _counting(self, words: list[str], chunks: list[Chunk]) -> Tokenizer:
