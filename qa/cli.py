@@ -15,7 +15,7 @@ from .documents.folder import load_corpus, seed_corpus
 from .documents.library import add, documents
 from .encoders import RUNTIMES, EncoderError
 from .engine import MODES, Engine, stats
-from .evaluate import (CORPORA, PARAPHRASE_TARGETS, calibrate, judge, load_questions, metrics, missed_targets,
+from .evaluate import (CORPORA, PARAPHRASE_TARGETS, calibrate, judge, learned_threshold, load_questions, metrics, missed_targets,
                        subsets, table)
 from .settings import K, MAX_FILE_MB, Settings
 from .stores import StoreError
@@ -57,8 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--corpus", default="all", choices=["all", *CORPORA], help="which gold set (default: every "
                     "corpus, each on its own and pooled)")
     ev.add_argument("--check", action="store_true", help="exit 1 when the default (rerank) misses a target")
-    sub.add_parser("calibrate", help="fit fusion weight and abstention for the model on the dev split; "
+    cal = sub.add_parser("calibrate", help="fit fusion weight and abstention for the model on the dev split; "
                                      "stored beside the index")
+    cal.add_argument("--learned", action="store_true", help="instead: the learned stage's abstention threshold "
+                     "on the dev splits of every gold corpus, pooled (printed, for qa/models/cross-e5.json)")
     add = sub.add_parser("add", help="add files or folders (.txt .md .docx .pdf .html) and update the index")
     add.add_argument("paths", nargs="+", metavar="PATH")
     add.add_argument("--title", help="title for the citations (default: from the file)")
@@ -72,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="the chat in the browser and the JSON API, on 127.0.0.1")
     serve.add_argument("--port", type=int, help="port (default: env GRADIO_SERVER_PORT, else 7860)")
     serve.add_argument("--workers", type=int, help="search processes, one per core (default 1; env QA_WORKERS)")
+    serve.add_argument("--host", help="address to serve on (default 127.0.0.1; 0.0.0.0 for a shared server, "
+                                      "where uploads and deletes still need the admin token; env QA_HOST)")
     bench = sub.add_parser("bench", help="build throughput, query latency, memory; real, 10K and 100K chunks")
     bench.add_argument("--quick", action="store_true", help="real corpus and 10K only, 20 queries (under a minute)")
     bench.add_argument("--out", default="bench.json", help="where to write the figures (JSON)")
@@ -105,7 +109,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(data_dir=args.data, index_dir=args.index, model=args.model,
                                      runtime=args.runtime, store=args.store, port=getattr(args, "port", None),
-                                     workers=getattr(args, "workers", None) if args.command == "serve" else None)
+                                     workers=getattr(args, "workers", None) if args.command == "serve" else None,
+                                     host=getattr(args, "host", None))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -147,6 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(stats(engine), ensure_ascii=False, indent=1))
         elif args.command == "eval":
             return _eval(engine, args.split, args.corpus, args.check)
+        elif args.command == "calibrate" and args.learned:
+            rows = [(_engine_for(engine, name), load_questions(CORPORA[name] / "eval" / "questions.jsonl", "dev"))
+                    for name in CORPORA]
+            threshold, figures = learned_threshold(rows)
+            print(json.dumps({"abstain_below": threshold, **figures}, indent=1))
+            print("set it as abstain_below in qa/models/cross-e5.json (and the model card)")
         elif args.command == "calibrate":
             fitted = calibrate(engine, load_questions(split="dev"))
             path = calibration.save(settings.index_dir, engine.encoder.name, fitted)
@@ -237,12 +248,13 @@ def _eval(engine: Engine, split: str, corpus: str, check: bool) -> int:
     for name in names:
         here = _engine_for(engine, name)
         questions = load_questions(CORPORA[name] / "eval" / "questions.jsonl", split)
-        outcomes = {mode: judge(here, questions, mode) for mode in MODES}
+        outcomes = {mode: judge(here, questions, mode) for mode in MODES if mode != "rerank"}
+        outcomes["rerank"] = outcomes.get(here.mode()) or judge(here, questions)
         pooled[name] = outcomes["rerank"]
         print(f"\n## {name}: {len(questions)} questions ({split} split), model {here.store.model}")
         print(table({mode: metrics(o) for mode, o in outcomes.items()}))
         parts = {part: metrics(judge(here, qs)) for part, qs in subsets(questions).items()}
-        print("\nthe default (rerank) by subset; paraphrase = users' own words, with the unanswerable questions")
+        print(f"\nthe default (rerank = {here.mode()}) by subset; paraphrase = users' own words, with the unanswerable questions")
         print(table(parts, "subset"))
         missed += [f"{name} {m}" for m in missed_targets(metrics(outcomes["rerank"]))]
         missed += [f"{name} paraphrase {m}" for m in missed_targets(parts["paraphrase"], PARAPHRASE_TARGETS)]

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from . import calibration as calibrations
-from .answer import Answer, Hit, best_sentence, confidence
+from .answer import Answer, Hit, best_sentence
 from .conversation import check_history, rewrite
 from .documents.document import IngestError
 from .documents.folder import seed_corpus
@@ -21,7 +21,9 @@ from .fusion import rrf_fusion, weighted_fusion
 from .glossary import Glossary
 from .passages import Passages
 from .query import Query, prepare
-from .rerank import REGION, RERANK_DEPTH, proximity, rerank_score, unsupported
+from .decide import Decision, decide
+from .rerank import REGION
+from .second_stage import LearnedStage, RuleStage, SecondStage
 from .settings import Settings
 from .stores import Filters, Report, Store, open_store
 from .text import has_chinese, names_in, romanized_names
@@ -32,7 +34,9 @@ GLOSSARY_WEIGHT = 0.25  # BM25 weight of glossary forms added to a question, aga
                         # (dev MRR@10 at 0 / 0.25 / 0.5 / 0.75 / 1: 0.860 / 0.894 / 0.889 / 0.879 / 0.874);
                         # the forms are not given to the encoder: that cost dev MRR@10 0.889 -> 0.879
 
-MODES = ("bm25", "dense", "hybrid", "rrf", "rerank")   # ranking modes compared by `python -m qa eval`
+# Ranking modes compared by `python -m qa eval`: each retriever alone, two fusions, and fusion with a second
+# stage ("rules", "learned"); "rerank" is the engine's own second stage (settings.second_stage).
+MODES = ("bm25", "dense", "hybrid", "rrf", "rules", "learned", "rerank")
 
 
 def filter_year(year) -> str:
@@ -52,6 +56,7 @@ class Ranking:
     scores: np.ndarray
     bm25: np.ndarray
     dense: np.ndarray
+    answers: np.ndarray | None = None    # the learned stage's P(answers) of the candidates it read, in order
 
 
 class Engine:
@@ -73,6 +78,7 @@ class Engine:
         self.encoder = encoder or load_encoder(self.settings.model, self.settings.runtime)
         self.calibration = calibrations.load(self.settings.index_dir, self.encoder.name)
         self.progress = progress
+        self._stages: dict[str, SecondStage] = {"rules": RuleStage()}
         self._lock = threading.Lock()      # searches vs swapping the store in
         self._writing = threading.Lock()   # one change of the corpus at a time (reload, remove)
         self._attach(opened or open_store(self.settings, self.encoder, update, progress=progress))
@@ -128,9 +134,20 @@ class Engine:
                                     CANDIDATES, Filters(frozenset(doc_ids or ()), district or "", filter_year(year)))
         return self.fuse(query, found.positions, found.bm25, found.dense, mode)
 
+    def stage(self, name: str) -> SecondStage:
+        """A second stage by name ("rules", "learned"), loaded on first use (the learned one reads its model)."""
+        if name not in self._stages:
+            from .encoders.cross_e5 import CrossEncoder
+            self._stages[name] = LearnedStage(CrossEncoder())
+        return self._stages[name]
+
+    def mode(self) -> str:
+        """The ranking mode people get: the second stage of the settings, or "hybrid" with none."""
+        return "hybrid" if self.settings.second_stage == "off" else self.settings.second_stage
+
     def fuse(self, query: Query, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: str = "rerank"
              ) -> Ranking:
-        """Order candidates by fused score; in rerank mode the top RERANK_DEPTH get the second stage."""
+        """Order candidates by fused score; with a second stage its top `depth` are rescored by it."""
         if mode == "bm25":
             fused = bm25 + 1e-6 * dense          # dense only breaks BM25 ties
         elif mode == "dense":
@@ -140,15 +157,17 @@ class Engine:
         else:
             fused = weighted_fusion(bm25, dense, self.calibration.bm25_weight)
         order = np.argsort(-fused, kind="stable")
-        if mode == "rerank" and len(order):
-            top = order[:RERANK_DEPTH]
-            for i in top:
-                context = self.passages.context(int(cand[i]))
-                fused[i] = rerank_score(fused[i], len(unsupported(query.wanted, context.text, context.date)),
-                                        proximity(query.terms, context.normalized),
-                                        context.header and query.wanted.wants != "who")
-            order = np.concatenate([top[np.argsort(-fused[top], kind="stable")], order[RERANK_DEPTH:]])
-        return Ranking(cand[order], fused[order], bm25[order], dense[order])
+        stage_name = self.mode() if mode == "rerank" else mode
+        if stage_name not in ("rules", "learned") or not len(order):
+            return Ranking(cand[order], fused[order], bm25[order], dense[order])
+        stage = self.stage(stage_name)
+        top = order[:stage.depth]
+        rescored = stage.rescore(query, cand[top], fused[top], self.passages)
+        inner = np.argsort(-rescored.scores, kind="stable")
+        fused[top] = rescored.scores
+        order = np.concatenate([top[inner], order[stage.depth:]])
+        answers = None if rescored.answers is None else rescored.answers[inner]
+        return Ranking(cand[order], fused[order], bm25[order], dense[order], answers)
 
     # -- answering ---------------------------------------------------------------------------------
     def search(self, question: str, k: int | None = None, doc_ids=None, district: str | None = None,
@@ -192,14 +211,20 @@ class Engine:
         hits = tuple(self.passages.hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
                      zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
         top = self.passages.context(int(ranking.positions[0]))
-        missing = unsupported(query.wanted, top.text, top.date)
-        if missing:
-            notices.append("最相关的段落及其文档没有提到：" + "、".join(missing))
-        sure = 0.0 if missing else confidence(query.terms, "\n".join(top.normalized), float(ranking.dense[0]),
-                                              self.calibration, not has_chinese(text))
+        decision = self.decision(query, ranking, not has_chinese(text))
+        if decision.missing:
+            notices.append("最相关的段落及其文档没有提到：" + "、".join(decision.missing))
         return Answer(text, hits, best_sentence(query.terms, top.sentences, top.normalized[1:]),
-                      sure < self.calibration.abstain_below, round(sure, 4), query.text, tuple(notices),
+                      decision.abstained, decision.confidence, query.text, tuple(notices),
                       tuple(dict.fromkeys(form for forms, _ in query.terms.weighted for form in forms)))
+
+    def decision(self, query: Query, ranking: Ranking, cross_lingual: bool) -> Decision:
+        """Answer or abstain on a ranking's top passage (qa.decide, which `eval` reads as well)."""
+        top = self.passages.context(int(ranking.positions[0]))
+        learned = ranking.answers is not None
+        below = self.stage("learned").model.meta["abstain_below"] if learned else 0.5
+        return decide(query, top, float(ranking.dense[0]), self.calibration, cross_lingual,
+                      float(ranking.answers[0]) if learned else None, below)
 
     def neighbours(self, hit: Hit) -> tuple[str, str]:
         """The paragraphs just before and after a hit in its document, for context."""

@@ -163,3 +163,20 @@ def calibrate(engine: Engine, questions: list[Question]) -> Calibration:
     engine.calibration = base
     return replace(fitted, note=f"fitted on {len(questions)} questions: MRR@10 {m['mrr@10']:.3f} at bm25_weight "
                                 f"{weight}; abstain recall {m['abstain_recall']:.3f}, answer rate {m['answer_rate']:.3f}")
+
+
+def learned_threshold(corpora: list[tuple[Engine, list[Question]]]) -> tuple[float, dict[str, float]]:
+    """The learned stage's abstention threshold on (dev) questions of one or more corpora, pooled: the one
+    that abstains on the most unanswerable questions while answering at least ANSWER_FLOOR of the
+    answerable ones; with its figures."""
+    rows = [(q.answer is not None, engine.ask_in_mode(q.question, "learned", k=1).confidence)
+            for engine, questions in corpora for q in questions]
+    answerable = np.array([a for a, _ in rows], bool)
+    sure = np.array([c for _, c in rows], float)
+    best = (0.0, {"answer_rate": 1.0, "abstain_recall": 0.0})
+    for threshold in np.unique(np.round(sure, 4)):
+        rate = float((sure[answerable] >= threshold).mean()) if answerable.any() else 1.0
+        recall = float((sure[~answerable] < threshold).mean()) if (~answerable).any() else 1.0
+        if rate >= ANSWER_FLOOR and recall >= best[1]["abstain_recall"]:
+            best = (float(threshold), {"answer_rate": rate, "abstain_recall": recall})
+    return best[0], {**best[1], "questions": float(len(rows))}

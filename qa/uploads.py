@@ -53,7 +53,8 @@ class Uploads:
         """Add the files to the corpus folder now (a bad file is reported and skipped) and embed the new
         passages in the background; returns the upload, to follow with get()."""
         s = self.engine.settings
-        files = tuple(add(s.data_dir, paths, title, date, None, district, s.max_file_mb, names=names))
+        files = tuple(add(s.data_dir, paths, title, date, None, district, s.max_file_mb, names=names,
+                          max_passages=s.max_upload_passages))
         added = any(f.status == "added" for f in files)
         upload = Upload(uuid.uuid4().hex[:12], files, "embedding" if added else "done", started=time.monotonic())
         self._set(upload)

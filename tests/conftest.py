@@ -119,6 +119,10 @@ def milvus_server(tmp_path):
         server.wait(timeout=30)
 
 
+ADMIN_TOKEN = "test-admin-token"            # the session server's; writes through it need this
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """The real app (python app.py) on a copy of the real corpus with the offline model, on 127.0.0.1;
@@ -130,6 +134,7 @@ def server(tmp_path_factory):
     data = tmp_path_factory.mktemp("corpus") / "data"   # uploads in these tests must not touch data/
     shutil.copytree(os.path.join(ROOT, "data"), data)
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "QA_INDEX_DIR": str(tmp_path_factory.mktemp("ix")),
+           "QA_ADMIN_TOKEN": ADMIN_TOKEN,
            "QA_DATA_DIR": str(data), "GRADIO_ANALYTICS_ENABLED": "False"}
     log = open(tmp_path_factory.mktemp("log") / "app.log", "w+")
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "app.py")], env=env, cwd=ROOT,

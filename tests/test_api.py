@@ -5,6 +5,8 @@ import time
 import httpx
 import pytest
 
+from conftest import ADMIN
+
 
 @pytest.fixture(scope="module")
 def http(server):
@@ -87,7 +89,7 @@ def test_a_script_uploads_documents_follows_the_progress_and_then_finds_them(htt
     note = "象山简讯\n\n象山县2023年渔港经济区完成投资18.6亿元，建成石浦国家中心渔港。\n".encode("gb18030")
     started = http.post("/api/documents", files=[("files", ("象山简讯.txt", note, "text/plain")),
                                                  ("files", ("scan.pdf", b"%PDF-1.4 broken", "application/pdf"))],
-                        data={"district": "象山"})
+                        data={"district": "象山"}, headers=ADMIN)
     assert started.status_code == 202
     upload = started.json()
     assert [f["status"] for f in upload["files"]] == ["added", "error"] and "scan.pdf" in upload["files"][1]["message"]
@@ -107,7 +109,8 @@ def test_an_unknown_upload_and_too_many_files_are_named(http):
     missing = http.get("/api/uploads/0000")
     assert missing.status_code == 404 and missing.json()["field"] == "upload_id"
     many = [("files", (f"n{i}.txt", "短文。".encode(), "text/plain")) for i in range(21)]
-    refused = http.post("/api/documents", files=many)
+    refused = http.post("/api/documents", files=many, headers=ADMIN)
     assert refused.status_code == 422 and "at most 20" in refused.json()["error"]
-    nothing = http.post("/api/documents", files=[("files", ("scan.pdf", b"%PDF-1.4 broken", "application/pdf"))])
+    nothing = http.post("/api/documents", files=[("files", ("scan.pdf", b"%PDF-1.4 broken", "application/pdf"))],
+                        headers=ADMIN)
     assert nothing.status_code == 422 and "scan.pdf is not a readable PDF" in nothing.json()["error"]

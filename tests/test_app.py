@@ -5,7 +5,7 @@ import os
 import httpx
 import pytest
 
-from conftest import ARTIFACTS
+from conftest import ADMIN_TOKEN, ARTIFACTS
 from qa.serve import chat as app
 
 
@@ -112,6 +112,7 @@ def test_real_browser_uploads_a_gbk_file_and_then_answers_from_it(browser_page, 
     page = browser_page(1400)
     before = len(httpx.get(server + "api/documents").json()["documents"])
     page.get_by_text("文档管理：上传或删除文件").click()
+    page.locator("#admin-token input").fill(ADMIN_TOKEN)
     page.locator("input[type=file]").set_input_files([str(upload), str(broken)])
     page.get_by_text("宁海简讯.txt").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="添加到语料库").click()

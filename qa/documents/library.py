@@ -70,9 +70,10 @@ def documents(data_dir: Path) -> list[Document]:
 
 def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date: str | None = None,
         author: str | None = None, district: str | None = None, max_mb: float = MAX_FILE_MB,
-        names: list[str] | None = None) -> list[Added]:
+        names: list[str] | None = None, max_passages: int | None = None) -> list[Added]:
     """Copy files into the corpus as UTF-8 text (originals kept), one result per file; a bad file
-    never stops the batch. `names` are the user's file names when `paths` are upload temp files."""
+    never stops the batch. `names` are the user's file names when `paths` are upload temp files;
+    `max_passages` bounds each file's passages (the server's uploads; the CLI has no bound)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     results: list[Added] = []
@@ -84,7 +85,7 @@ def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date:
         for path, name in zip(files, names):
             try:
                 results.append(_add_one(data_dir, path, name, catalog, existing, title, date, author, district,
-                                        max_mb))
+                                        max_mb, max_passages))
             except IngestError as e:
                 results.append(Added(name, "error", str(e)))
             except OSError as e:
@@ -94,7 +95,7 @@ def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date:
 
 
 def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dict, title, date, author,
-             district, max_mb: float) -> Added:
+             district, max_mb: float, max_passages: int | None = None) -> Added:
     if not path.is_file():
         return Added(name, "error", f"{name}: no such file")
     check_type(name)
@@ -116,12 +117,19 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
     if not chunks:
         return Added(name, "error", f"{name}: no passage left after cleaning (only a title, captions or "
                                     f"bylines?); add body text to it")
+    if max_passages and len(chunks) > max_passages:
+        return Added(name, "error", f"{name} has {len(chunks)} passages, over the {max_passages} an upload may "
+                                    f"embed (QA_MAX_UPLOAD_PASSAGES): raise it, split the file, or add it with "
+                                    f"`reform-qa add {name}` on the server")
     original = data_dir / ORIGINALS / f"{doc_id}{Path(name).suffix.lower()}"
     original.parent.mkdir(exist_ok=True)
     write_atomic(original, path.read_bytes())
     write_atomic(data_dir / f"{doc_id}.txt", found.text.encode("utf-8"))
     existing[doc_id] = fingerprint
-    catalog[doc_id] = {"title": title or found.title or found_title or Path(name).stem, "date": date or found.date or dateline(found.text),
+    from_text = dateline(found.text)
+    catalog[doc_id] = {"title": title or found.title or found_title or Path(name).stem,
+                       "date": date or from_text or found.date,
+                       "date_from": "given" if date else "text" if from_text else "file" if found.date else "",
                        "author": author or found.author, "source": f"{ORIGINALS}/{original.name}",
                        "district": district or "", "pages": found.pages,
                        "added": datetime.now(timezone.utc).isoformat(timespec="seconds")}

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import re
+import zipfile
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -14,6 +15,8 @@ from charset_normalizer import from_bytes
 from .document import IngestError
 
 SUFFIXES = (".txt", ".md", ".docx", ".pdf", ".html", ".htm")
+MAX_INFLATED_BYTES = 200 * 2**20   # a .docx's parts inflated: the biggest real report here is under 5 MB
+MAX_PARTS = 10_000
 PAGE_BREAK = "\f"          # between PDF pages in extracted text; parse() counts them for 第N页
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -81,7 +84,30 @@ def _text(path: Path) -> Extracted:
     return Extracted(text)
 
 
+def check_zip(path: Path, max_bytes: int = MAX_INFLATED_BYTES, max_parts: int = MAX_PARTS) -> None:
+    """Refuse a zip-based file (.docx) whose parts would inflate past max_bytes or that has more than
+    max_parts parts, from its directory alone (a zip bomb costs nothing to refuse)."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as e:
+        raise IngestError(f"{path.name} is not a readable Word .docx file (not a zip archive); re-save it from "
+                          "Word as .docx") from e
+    inflated = sum(p.file_size for p in parts)
+    if len(parts) > max_parts or inflated > max_bytes:
+        raise IngestError(f"{path.name} would inflate to {inflated / 2**20:.0f} MB in {len(parts)} parts, over the "
+                          f"{max_bytes / 2**20:.0f} MB / {max_parts} parts a document may hold: it is damaged or a "
+                          "zip bomb; re-save it from Word, or save it as .txt")
+
+
+# Word's own values for a document saved from a template (python-docx's default template among them):
+# a date or author the text itself did not give, never shown as the document's.
+TEMPLATE_AUTHORS = frozenset({"python-docx", "Administrator", "admin", "user", "User", "微软用户", "Microsoft Office 用户"})
+TEMPLATE_DATES = frozenset({"2013-12-23"})
+
+
 def _docx(path: Path) -> Extracted:
+    check_zip(path)
     try:
         document = docx.Document(str(path))
     except Exception as e:
@@ -92,7 +118,9 @@ def _docx(path: Path) -> Extracted:
         lines += [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
     props = document.core_properties
     date = props.created.date().isoformat() if props.created else ""
-    return Extracted("\n\n".join(lines), props.title or "", date, props.author or "")
+    author = props.author or ""
+    return Extracted("\n\n".join(lines), props.title or "", "" if date in TEMPLATE_DATES else date,
+                     "" if author in TEMPLATE_AUTHORS else author)
 
 
 def _pdf(path: Path) -> Extracted:

