@@ -2,6 +2,7 @@
 confidence in the top passage, its best sentence, and abstention."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -40,15 +41,17 @@ class Answer:
     query: str = ""                 # what was searched: the question, rewritten for follow-ups
     notices: tuple[str, ...] = field(default=())
     terms: tuple[str, ...] = ()     # the query's words and the glossary forms that met them (to highlight)
+    answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)   # what feedback names it by
 
 
 # The fields of a Hit that the JSON answers carry (`ask --json`, the JSON API, gradio_client's /search).
-HIT_JSON = ("text", "score", "doc_id", "title", "date", "paragraph", "page", "heading", "citation", "bm25", "dense")
+HIT_JSON = ("text", "score", "doc_id", "title", "date", "paragraph", "page", "heading", "citation", "bm25", "dense",
+            "chunk_id")
 
 
 def answer_json(answer: Answer) -> dict:
     """The JSON shape shared by `ask --json`, the JSON API and the app's gradio_client /search."""
-    return {"question": answer.question, "query": answer.query, "abstained": answer.abstained,
+    return {"answer_id": answer.answer_id, "question": answer.question, "query": answer.query, "abstained": answer.abstained,
             "confidence": answer.confidence, "best_sentence": answer.best_sentence,
             "notices": list(answer.notices),
             "hits": [{k: v for k, v in asdict(h).items() if k in HIT_JSON} for h in answer.hits]}

@@ -57,6 +57,15 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--corpus", default="all", choices=["all", *CORPORA], help="which gold set (default: every "
                     "corpus, each on its own and pooled)")
     ev.add_argument("--check", action="store_true", help="exit 1 when the default (rerank) misses a target")
+    ev.add_argument("--gold", help="instead: any gold file (JSONL, e.g. from `feedback export`) over this corpus")
+    fb = sub.add_parser("feedback", help="the judgements people gave answers (chat, API): list, or export them "
+                                         "as gold questions for `eval --gold`")
+    fb.add_argument("action", choices=["list", "export"])
+    fb.add_argument("--out", help="export: the gold file to write (JSONL)")
+    batch = sub.add_parser("batch", help="a list of questions (.csv .xlsx .txt; optional `expected` column) in, "
+                                         "a checked report (.xlsx .csv .html) out")
+    batch.add_argument("questions")
+    batch.add_argument("--out", required=True, help="the report: report.xlsx, report.csv or report.html")
     cal = sub.add_parser("calibrate", help="fit fusion weight and abstention for the model on the dev split; "
                                      "stored beside the index")
     cal.add_argument("--learned", action="store_true", help="instead: the learned stage's abstention threshold "
@@ -126,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_USAGE
         if args.command in ("add", "remove", "list"):
             return _library(args, settings)
+        if args.command == "feedback":
+            return _feedback(args, settings)
         if args.command == "bench":
             return _bench(args, settings)
         if args.command == "ingest":
@@ -150,8 +161,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"in {settings.store or settings.index_dir}")
         elif args.command == "stats":
             print(json.dumps(stats(engine), ensure_ascii=False, indent=1))
+        elif args.command == "eval" and args.gold:
+            return _eval_gold(engine, Path(args.gold))
         elif args.command == "eval":
             return _eval(engine, args.split, args.corpus, args.check)
+        elif args.command == "batch":
+            return _batch(engine, Path(args.questions), Path(args.out))
         elif args.command == "calibrate" and args.learned:
             rows = [(_engine_for(engine, name), load_questions(CORPORA[name] / "eval" / "questions.jsonl", "dev"))
                     for name in CORPORA]
@@ -201,12 +216,58 @@ def _library(args, settings: Settings) -> int:
         if not any(r.status == "added" for r in results):
             return code
         store = _open(settings).store   # opening adds the new documents
+        if store.report.not_written:    # said by _open; the files wait in the folder for the next open
+            return EXIT_ERROR
     else:
         engine = _open(settings)
         print(engine.remove(args.doc))
         store = engine.store
     print(f"index updated: {store.count} passages, {store.embedded} newly embedded")
     return code
+
+
+def _feedback(args, settings: Settings) -> int:
+    """feedback list | export --out FILE: the stored judgements, or them as gold questions."""
+    from .feedback import Feedback, gold
+    judged = Feedback(settings.feedback_file()).judgements()
+    if args.action == "list":
+        for j in judged:
+            print(f"{j.id}\t{j.verdict}\t{j.question}\t{j.chunk_id or '-'}\t{j.note}")
+        print(f"{len(judged)} judgements in {settings.feedback_file()}", file=sys.stderr)
+        return EXIT_OK
+    if not args.out:
+        print("feedback export needs --out FILE.jsonl", file=sys.stderr)
+        return EXIT_USAGE
+    rows, needs = gold(judged)
+    Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    print(f"{len(rows)} gold questions written to {args.out}")
+    for n in needs:
+        print(f"needs a key (judged {n['verdict']}, no passage chosen): {n['question']}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _eval_gold(engine: Engine, path: Path) -> int:
+    """eval --gold FILE: the default ranking on any gold file, over this corpus."""
+    try:
+        questions = load_questions(path)
+    except (OSError, ValueError, TypeError) as e:
+        print(f"error: {path} is not a gold file ({e}); see `reform-qa feedback export`", file=sys.stderr)
+        return EXIT_ERROR
+    print(table({engine.mode(): metrics(judge(engine, questions))}))
+    return EXIT_OK
+
+
+def _batch(engine: Engine, questions: Path, out: Path) -> int:
+    """batch QUESTIONS --out REPORT, with progress on stderr."""
+    from . import batch
+    from .progress import Progress
+    items = batch.read_questions(questions)
+    with Progress(len(items), f"asking {len(items)} questions", True, unit="questions") as done:
+        rows = batch.run(engine, items, lambda i, n: done.update(1))
+    batch.write_report(rows, out)
+    totals = batch.summary(rows)
+    print(f"report written to {out}: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
+    return EXIT_OK
 
 
 def _ship(engine: Engine) -> None:

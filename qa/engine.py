@@ -141,6 +141,10 @@ class Engine:
             self._stages[name] = LearnedStage(CrossEncoder())
         return self._stages[name]
 
+    def use_stage(self, stage: SecondStage) -> None:
+        """Rank with another second stage under its name ("rules" or "learned"), e.g. one being measured."""
+        self._stages[stage.name] = stage
+
     def mode(self) -> str:
         """The ranking mode people get: the second stage of the settings, or "hybrid" with none."""
         return "hybrid" if self.settings.second_stage == "off" else self.settings.second_stage
@@ -212,9 +216,12 @@ class Engine:
                      zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
         top = self.passages.context(int(ranking.positions[0]))
         decision = self.decision(query, ranking, not has_chinese(text))
+        said = best_sentence(query.terms, top.sentences, top.normalized[1:])
         if decision.missing:
             notices.append("最相关的段落及其文档没有提到：" + "、".join(decision.missing))
-        return Answer(text, hits, best_sentence(query.terms, top.sentences, top.normalized[1:]),
+        if decision.abstained:
+            notices.append(instead(decision.missing, hits[0].citation, said))
+        return Answer(text, hits, said,
                       decision.abstained, decision.confidence, query.text, tuple(notices),
                       tuple(dict.fromkeys(form for forms, _ in query.terms.weighted for form in forms)))
 
@@ -222,13 +229,19 @@ class Engine:
         """Answer or abstain on a ranking's top passage (qa.decide, which `eval` reads as well)."""
         top = self.passages.context(int(ranking.positions[0]))
         learned = ranking.answers is not None
-        below = self.stage("learned").model.meta["abstain_below"] if learned else 0.5
+        below = self.stage("learned").abstain_below if learned else 0.5
         return decide(query, top, float(ranking.dense[0]), self.calibration, cross_lingual,
                       float(ranking.answers[0]) if learned else None, below)
 
     def neighbours(self, hit: Hit) -> tuple[str, str]:
         """The paragraphs just before and after a hit in its document, for context."""
         return self.passages.neighbours(hit)
+
+
+def instead(missing: tuple[str, ...], citation: str, said: str) -> str:
+    """What the documents do have, when they do not answer: the nearest passage's citation and sentence."""
+    lacking = f"文档中没有{'、'.join(missing)}的相关内容" if missing else "文档中没有可靠的答案"
+    return f"{lacking}；最接近的是{citation}：“{said[:120]}”"
 
 
 def stats(engine: Engine) -> dict:

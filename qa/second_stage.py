@@ -29,9 +29,11 @@ class Rescored:
 
 
 class SecondStage(Protocol):
-    """Rescores the top fused candidates of a query."""
+    """Rescores the top fused candidates of a query; a stage that gives probabilities (Rescored.answers)
+    abstains under its own `abstain_below`."""
     name: Stage
     depth: int
+    abstain_below: float
 
     def rescore(self, query: Query, positions: np.ndarray, fused: np.ndarray, passages: Passages) -> Rescored: ...
 
@@ -48,6 +50,7 @@ class RuleStage:
     """Fused score, minus a penalty for an unmet year/place or an unasked header, plus term proximity."""
     name: Stage = "rules"
     depth = RERANK_DEPTH
+    abstain_below = 0.0       # unused: the rule stage's answers abstain by the calibration (qa.decide)
 
     def rescore(self, query: Query, positions: np.ndarray, fused: np.ndarray, passages: Passages) -> Rescored:
         out = fused.astype(float).copy()
@@ -67,6 +70,7 @@ class LearnedStage:
     def __init__(self, model, depth: int = LEARNED_DEPTH):
         self.model = model            # a qa.encoders.cross_e5.CrossEncoder (or anything with probabilities())
         self.depth = depth
+        self.abstain_below = float(model.meta["abstain_below"])   # chosen on the dev splits (its model card)
 
     def rescore(self, query: Query, positions: np.ndarray, fused: np.ndarray, passages: Passages) -> Rescored:
         texts, met = [], []

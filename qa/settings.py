@@ -62,6 +62,9 @@ class Settings:
     allowed_hosts: tuple[str, ...] = ()   # more Host names the server answers to (127.0.0.1, localhost and host always)
     cors_origins: tuple[str, ...] = ()    # other origins whose pages may search (POST /api/search); none by default
     admin_token: str | None = None    # uploads and deletes through the server need it; unset: one is made and kept
+    max_batch_questions: int = 1000   # questions per batch through the server (about 2 minutes here at ~100 ms
+                                      # each: bench); longer lists: `reform-qa batch` on the server
+    feedback_db: str | None = None    # the judgements' SQLite file (default: feedback.sqlite3 beside the index)
     max_upload_passages: int = 3000   # passages per upload through the server (about 2 minutes of embedding here,
                                       # at 26 passages/s: bench --waits); bigger files: `reform-qa add`
     workers: int = 1                  # search processes of the app (2: one per core of this machine)
@@ -72,7 +75,7 @@ class Settings:
         """Settings from the environment: QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR,
         QA_INDEX_DIR, QA_EMBED_MODEL, QA_E5_RUNTIME, QA_SECOND_STAGE, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN,
         GRADIO_SERVER_PORT, QA_WORKERS, QA_HOST, QA_ALLOWED_HOSTS, QA_CORS_ORIGINS,
-        QA_ADMIN_TOKEN and QA_MAX_UPLOAD_PASSAGES; an override that is not None wins over its variable."""
+        QA_ADMIN_TOKEN, QA_MAX_UPLOAD_PASSAGES, QA_MAX_BATCH_QUESTIONS and QA_FEEDBACK_DB; an override that is not None wins over its variable."""
         home = os.environ.get("QA_HOME")
         env = {"data_dir": os.environ.get("QA_DATA_DIR") or (home and Path(home) / "data"),
                "index_dir": os.environ.get("QA_INDEX_DIR") or (home and Path(home) / "embeddings"),
@@ -84,7 +87,9 @@ class Settings:
                "host": os.environ.get("QA_HOST"), "admin_token": os.environ.get("QA_ADMIN_TOKEN"),
                "allowed_hosts": _names(os.environ.get("QA_ALLOWED_HOSTS")),
                "cors_origins": _names(os.environ.get("QA_CORS_ORIGINS")),
-               "max_upload_passages": os.environ.get("QA_MAX_UPLOAD_PASSAGES")}
+               "max_upload_passages": os.environ.get("QA_MAX_UPLOAD_PASSAGES"),
+               "feedback_db": os.environ.get("QA_FEEDBACK_DB"),
+               "max_batch_questions": os.environ.get("QA_MAX_BATCH_QUESTIONS")}
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
@@ -97,7 +102,8 @@ class Settings:
             if key in values:
                 values[key] = Path(values[key]).expanduser()
         for key, variable in (("port", "GRADIO_SERVER_PORT"), ("workers", "QA_WORKERS"),
-                              ("max_upload_passages", "QA_MAX_UPLOAD_PASSAGES")):
+                              ("max_upload_passages", "QA_MAX_UPLOAD_PASSAGES"),
+                              ("max_batch_questions", "QA_MAX_BATCH_QUESTIONS")):
             if key in values:
                 try:
                     values[key] = int(values[key])
@@ -113,6 +119,10 @@ class Settings:
             raise ValueError(f"second stage {values['second_stage']!r} (from QA_SECOND_STAGE): use one of "
                              f"{', '.join(SECOND_STAGES)}")
         return cls(**values)
+
+    def feedback_file(self) -> Path:
+        """The feedback database (SQLite): QA_FEEDBACK_DB, else beside the index."""
+        return Path(self.feedback_db) if self.feedback_db else self.index_dir / "feedback.sqlite3"
 
     def token_file(self) -> Path:
         """Where the server keeps the admin token it made (beside the index, readable by its owner only)."""

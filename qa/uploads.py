@@ -2,10 +2,11 @@
 while questions are answered from the current index (the new one is swapped in when complete)."""
 from __future__ import annotations
 
+import json
 import threading
 import time
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .documents.library import Added, add
@@ -43,10 +44,43 @@ class Uploads:
     """The uploads of one engine; embedding runs in one background thread per upload, one at a time
     (the engine serialises changes to the corpus)."""
 
-    def __init__(self, engine: Engine):
+    def __init__(self, engine: Engine, state_file: Path | None = None):
+        """`state_file`: where statuses are kept across restarts (the server's; none in process)."""
         self.engine = engine
         self._uploads: dict[str, Upload] = {}
         self._lock = threading.Lock()
+        self._file = state_file
+        for upload in self._read():
+            self._uploads[upload.id] = upload
+
+    def _read(self) -> list[Upload]:
+        try:
+            rows = json.loads(self._file.read_text(encoding="utf-8")) if self._file else []
+            return [Upload(**{**row, "files": tuple(Added(**f) for f in row["files"])}) for row in rows]
+        except (OSError, ValueError, TypeError, KeyError):
+            return []
+
+    def _write(self) -> None:
+        if not self._file:
+            return
+        try:
+            tmp = self._file.with_suffix(".tmp")
+            tmp.write_text(json.dumps([asdict(u) for u in self._uploads.values()], ensure_ascii=False),
+                           encoding="utf-8")
+            tmp.replace(self._file)
+        except OSError:
+            pass      # a full disk loses the statuses, never an upload
+
+    def resume(self) -> Upload:
+        """Embed what the corpus folder has and the index lacks (documents uploaded before a restart, or
+        added by hand), in the background: the server listens meanwhile and answers from the index as it
+        is. Uploads that were embedding when the server stopped finish with it."""
+        with self._lock:
+            waiting = [u.id for u in self._uploads.values() if not u.finished]
+        upload = Upload(uuid.uuid4().hex[:12], (), "embedding", started=time.monotonic())
+        self._set(upload)
+        threading.Thread(target=self._embed, args=(upload.id, waiting), daemon=True, name="resume").start()
+        return upload
 
     def start(self, paths: list[str | Path], names: list[str] | None = None, title: str | None = None,
               date: str | None = None, district: str | None = None) -> Upload:
@@ -61,6 +95,11 @@ class Uploads:
         if added:
             threading.Thread(target=self._embed, args=(upload.id,), daemon=True, name=f"upload-{upload.id}").start()
         return upload
+
+    def busy(self) -> bool:
+        """Whether anything is still being embedded."""
+        with self._lock:
+            return any(not u.finished for u in self._uploads.values())
 
     def get(self, upload_id: str) -> Upload | None:
         """The upload's current status (None for an id this server never gave)."""
@@ -80,20 +119,28 @@ class Uploads:
             finished = [u for u in self._uploads.values() if u.finished]
             for old in finished[:max(0, len(finished) - KEEP)]:
                 del self._uploads[old.id]
+            self._write()
 
-    def _embed(self, upload_id: str) -> None:
+    def _embed(self, upload_id: str, also: list[str] = ()) -> None:
         start = time.monotonic()
+        also = [a for a in also if a != upload_id]
 
         def progress(done: int, total: int) -> None:
             rate = done / max(time.monotonic() - start, 1e-9)
             left = (total - done) / rate if done and rate else None
             self._set(replace(self.get(upload_id), done=done, total=total, seconds_left=left))
         try:
-            self.engine.reload(callback=progress)
+            report = self.engine.reload(callback=progress)
+            if report.not_written:
+                raise RuntimeError(report.not_written)
         except Exception as e:   # the files stay in the corpus folder; the next open embeds them
             self._set(replace(self.get(upload_id), state="failed",
-                              error=f"{type(e).__name__}: {e}; the files are in the corpus folder and will "
+                              error=f"{e}; the files are in the corpus folder and will "
                                     "be indexed when the app restarts or `reform-qa index` runs"))
+            for other in filter(None, map(self.get, also)):
+                self._set(replace(other, state="failed", error=self.get(upload_id).error))
             return
         upload = self.get(upload_id)
         self._set(replace(upload, state="done", done=upload.total, seconds_left=0.0))
+        for other in filter(None, map(self.get, also)):
+            self._set(replace(other, state="done", done=other.total, seconds_left=0.0))

@@ -2,6 +2,7 @@
 import hashlib
 import json
 import os
+import time
 
 import numpy as np
 import pytest
@@ -104,6 +105,18 @@ def wait_for_port(port: int, proc, seconds: float, log=None) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {seconds} s")
 
 
+def wait_until_indexed(base: str, seconds: float) -> dict:
+    """Poll a server's health until what it found pending at start is embedded; its last health."""
+    import httpx
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        health = httpx.get(base + "api/health", timeout=30).json()
+        if health["status"] == "ok":
+            return health
+        time.sleep(0.3)
+    raise RuntimeError(f"{base} still indexing after {seconds} s")
+
+
 @pytest.fixture
 def milvus_server(tmp_path):
     """A `milvus-lite server` on a free port of 127.0.0.1 (stopped after the test); yields its address."""
@@ -140,6 +153,7 @@ def server(tmp_path_factory):
     proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "app.py")], env=env, cwd=ROOT,
                             stdout=log, stderr=subprocess.STDOUT, text=True)
     wait_for_port(port, proc, 180, log)
+    wait_until_indexed(f"http://127.0.0.1:{port}/", 180)
     yield f"http://127.0.0.1:{port}/"
     proc.terminate()
     proc.wait(timeout=20)

@@ -28,7 +28,7 @@ def test_earlier_questions_reads_every_message_shape_gradio_hands_back():
 
 
 def test_second_turn_uses_the_first_question(engine):
-    box, chat = app.chat_turn(engine, "那江北呢？", GRADIO6_CHAT, k=1)
+    box, chat, _ = app.chat_turn(engine, "那江北呢？", GRADIO6_CHAT, k=1)
     reply = chat[-1]["content"]
     assert box == "" and len(chat) == len(GRADIO6_CHAT) + 2
     assert "结合上文检索：江北城乡居民收入倍差是多少？" in reply and "1.62" in reply
@@ -45,11 +45,11 @@ def test_a_failing_turn_is_a_readable_reply_and_the_chat_goes_on(engine, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("index went away")
     monkeypatch.setattr(engine, "ask", broken)
-    _, chat = app.chat_turn(engine, "一号改革工程是什么", [], k=1)
+    _, chat, _ = app.chat_turn(engine, "一号改革工程是什么", [], k=1)
     assert "抱歉，检索这个问题时出错了" in chat[-1]["content"] and "index went away" in chat[-1]["content"]
     assert any(r.exc_info and "index went away" in str(r.exc_info[1]) for r in caplog.records)   # traceback logged
     monkeypatch.undo()
-    _, chat = app.chat_turn(engine, "一号改革工程是什么", chat, k=1)
+    _, chat, _ = app.chat_turn(engine, "一号改革工程是什么", chat, k=1)
     assert "一号改革工程" in chat[-1]["content"] and "出错" not in chat[-1]["content"]
 
 

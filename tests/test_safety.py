@@ -3,6 +3,7 @@ import json
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from conftest import HashEncoder
@@ -46,7 +47,7 @@ def test_killing_a_build_mid_write_leaves_the_previous_index_loadable(corpus, tm
     assert survivor.fingerprint == before.fingerprint and len(survivor.chunks) == len(before.chunks)
     after = open_local(corpus, index_dir, HashEncoder(), progress=False)   # the next update completes
     assert any(c.doc_id == "new" for c in after.chunks)
-    assert after.embedded == sum(1 for c in after.chunks if c.doc_id == "new")
+    assert after.embedded == 0      # its vector was kept as it was made (pending-vectors): nothing embeds twice
     assert len(list(index_dir.glob("build-*"))) == 2            # the half-written folder is cleaned up
 
 
@@ -93,3 +94,41 @@ def test_concurrent_adds_and_searches_never_see_a_partial_index(corpus, tmp_path
     assert {f"{n}-{i}" for n in ("甲", "乙") for i in range(3)} <= set(catalog)
     final = open_local(corpus, index_dir, HashEncoder(), progress=False)
     assert {c.doc_id for c in final.chunks} >= set(catalog)
+
+
+SLOW_EMBEDDER = """
+import sys, time
+sys.path[:0] = [{root!r}, {tests!r}]
+from pathlib import Path
+from conftest import HashEncoder
+from qa.stores.local import open_local
+
+class Slow(HashEncoder):
+    def encode(self, texts, query=False):
+        out = super().encode(texts, query)
+        print("BATCH", flush=True)
+        time.sleep(0.5)
+        return out
+open_local(Path({data!r}), Path({index!r}), Slow(), progress=False)
+"""
+
+
+def test_a_build_killed_mid_embedding_resumes_without_embedding_again_what_it_had_done(corpus, tmp_path):
+    from qa.stores.local import BATCH
+    index_dir = tmp_path / "index"
+    open_local(corpus, index_dir, HashEncoder(), progress=False)
+    (corpus / "long.txt").write_text("长文\n\n" + "\n\n".join(f"镇海区第{i}个项目完成投资{i}亿元，带动就业{i}百人。" * 6
+                                                              for i in range(3 * BATCH)), encoding="utf-8")
+    script = SLOW_EMBEDDER.format(root=str(ROOT), tests=str(TESTS), data=str(corpus), index=str(index_dir))
+    child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "BATCH" and child.stdout.readline().strip() == "BATCH"
+        time.sleep(0.8)             # the second batch is kept (after its encode) while the third is embedded
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    counting = HashEncoder()
+    after = open_local(corpus, index_dir, counting, progress=False)
+    new = sum(1 for c in after.chunks if c.doc_id == "long")
+    assert new >= 3 * BATCH - 10 and counting.texts <= new - 2 * BATCH
+    assert not list((index_dir / "pending-vectors").glob("*.npz"))    # cleared once the build is saved

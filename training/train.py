@@ -90,6 +90,9 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-5)
     ap.add_argument("--minutes", type=float, default=100.0, help="stop training (and export) after this long")
     ap.add_argument("--every", type=int, default=100, help="steps between checkpoints")
+    ap.add_argument("--pos-weight", type=float, default=3.0, help="weight of a positive pair in the loss "
+                    "(about 1 pair in 10 is positive)")
+    ap.add_argument("--validate", type=int, default=300, help="steps between validation reports")
     ap.add_argument("--limit", type=int, default=0, help="train on at most this many pairs (to measure data size)")
     ap.add_argument("--out", default=str(CROSS_MODEL))
     ap.add_argument("--pairs", default=str(PAIRS))
@@ -123,7 +126,7 @@ def main() -> None:
         step = state["step"]
         print(f"resumed from {ckpt} at step {step}/{total}", flush=True)
     print(f"{len(train_rows)} training pairs, {len(val_rows)} validation pairs; {total} steps of {args.batch}", flush=True)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
+    loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor(args.pos_weight))
     started, epoch, running = time.time(), 0, []
     while step < total and (time.time() - started) < args.minutes * 60:
         plan = batches(train_rows, args.batch, random.Random(13 + epoch))
@@ -135,7 +138,9 @@ def main() -> None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step(), sched.step(), opt.zero_grad()
             step += 1
-            running.append(float(loss))
+            running.append(float(loss.detach()))
+            if step % args.validate == 0:
+                print(f"step {step} validation: {json.dumps(report(val, scores(model, val_rows)))}", flush=True)
             if step % args.every == 0 or step >= total:
                 WORK.mkdir(parents=True, exist_ok=True)
                 torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),

@@ -49,3 +49,26 @@ def matmul_gflops(n: int = 1024) -> float:
 def write(result: dict, path: Path) -> None:
     """Write the figures as JSON."""
     Path(path).write_text(json.dumps(result, ensure_ascii=False, indent=1), encoding="utf-8")
+
+
+def int8_matmul_gops(n: int = 1024) -> float:
+    """This machine's int8 compute bound as ONNX Runtime reaches it on the ops the models use: best of 5
+    n x n DynamicQuantizeMatMul (activations to uint8, int8 weights), 2 threads."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.integers(-127, 127, (n, n), dtype=np.int8), "w")
+    scale = numpy_helper.from_array(np.full(n, 0.01, np.float32), "s")
+    zero = numpy_helper.from_array(np.zeros(n, np.int8), "z")
+    node = helper.make_node("DynamicQuantizeMatMul", ["x", "w", "s", "z"], ["y"], domain="com.microsoft")
+    graph = helper.make_graph([node], "bound", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [n, n])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, n])], [weight, scale, zero])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    model.ir_version = 8
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 2
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    x = {"x": rng.random((n, n), dtype=np.float32)}
+    session.run(None, x)
+    best = min(timed(lambda: session.run(None, x)) for _ in range(5))
+    return 2 * n ** 3 / best / 1e9

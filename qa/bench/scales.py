@@ -21,6 +21,7 @@ from ..evaluate import load_questions
 from ..stores import Filters
 from ..stores.local import LocalStore, open_local
 from .encoder import contention, encoder_speed
+from .second_stage import line as stage_line, stage_cost
 from .measure import copy_bandwidth, percentiles, timed
 from .synthetic import SentenceMeanEncoder, write_scaled_corpus
 STAGES = ("encode", "retrieve", "fusion", "format")   # retrieve: BM25 + dense top-N through the store
@@ -163,9 +164,11 @@ def bench(data_dir: Path, model: str, quick: bool = False) -> dict:
                          progress=False).store.embedded    # a restart opens the saved index: embeds nothing
         speed = encoder_speed(engine.encoder, data_dir)
         contended = contention(engine, questions[:20])
+        second = stage_cost(engine, questions[:30])
     return {"copy_bandwidth_gb_s": round(bandwidth / 1e9, 2), "queries": len(questions), "model": rows[0]["model"],
             "cpus": faiss.omp_get_max_threads(), "scales": rows, "encoder": speed, "contention": contended,
-            "restart_embedded": restart, "summary": summary(rows, speed, contended)}
+            "restart_embedded": restart, "second_stage": second,
+            "summary": summary(rows, speed, contended) + "\n" + stage_line(second)}
 
 
 def speedup(row: dict) -> float:

@@ -55,7 +55,11 @@ def _safe_fingerprint(path: Path) -> str:
 def _files(paths: list[str | Path]) -> list[Path]:
     out = []
     for p in map(Path, paths):
-        if p.is_dir():
+        try:
+            folder = p.is_dir()
+        except OSError:                  # a name too long for the file system, say: _add_one reports it
+            folder = False
+        if folder:
             out += sorted(f for f in p.rglob("*") if f.is_file() and not f.name.startswith("."))
         else:
             out.append(p)
@@ -96,7 +100,11 @@ def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date:
 
 def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dict, title, date, author,
              district, max_mb: float, max_passages: int | None = None) -> Added:
-    if not path.is_file():
+    try:
+        found_file = path.is_file()
+    except OSError as e:
+        return Added(name[:120], "error", f"{name[:120]}…: cannot open it ({e.strerror or e}): shorten the path")
+    if not found_file:
         return Added(name, "error", f"{name}: no such file")
     check_type(name)
     size_mb = path.stat().st_size / 2**20

@@ -3,11 +3,9 @@
 and the fix, never a 500; answers are UTF-8 JSON (Chinese readable in curl)."""
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
 from collections.abc import Callable
-from dataclasses import fields
 from pathlib import Path
 from typing import Annotated
 
@@ -15,121 +13,26 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field, create_model
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from ..answer import HIT_JSON, Answer, Hit, answer_json
+from ..answer import Answer, answer_json
 from ..engine import Engine, stats
-from ..settings import K, MAX_K
+from ..batch import Jobs
+from ..documents.document import IngestError
+from ..feedback import Feedback, FeedbackError
 from ..stores import StoreError
 from ..uploads import Uploads
 from .guard import bearer_ok
+from .schema import (ERRORS, WRITE_ERRORS, UTF8JSON, BatchResponse, DocumentsResponse, FeedbackRequest,
+                     FeedbackResponse, HealthResponse, RemovedResponse, SearchRequest, SearchResponse, UploadResponse)
 
 MAX_BODY_BYTES = 64 * 1024    # a question, its history and filters fit in far less
-MAX_HISTORY = 20              # earlier questions taken for a follow-up
-MAX_CHARS = 2000              # a question or an earlier one (the engine searches the first 500)
+BATCH_BYTES = 8 * 2**20       # a question list: 1,000 questions with expected texts are about 200 KB
 
 log = logging.getLogger("reform-qa")
-
-
-class UTF8JSON(JSONResponse):
-    """JSON with Chinese as written, not \\u escapes."""
-
-    def render(self, content) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-
-
-class SearchRequest(BaseModel):
-    """A question with its earlier questions and filters; the answer is `ask --json`'s shape."""
-    model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, max_length=MAX_CHARS, pattern=r"\S",
-                          description="the question, Chinese or English", examples=["2019年镇海GDP是多少？"])
-    k: int = Field(K, ge=1, le=MAX_K, description="passages to return")
-    history: list[Annotated[str, Field(max_length=MAX_CHARS)]] = Field(default_factory=list, max_length=MAX_HISTORY,
-                               description="earlier questions of the conversation, oldest first (for follow-ups)")
-    district: str | None = Field(None, max_length=64, description="only documents of this district (one of "
-                                 "GET /api/documents' districts, e.g. 镇海); another is a 422")
-    year: int | None = Field(None, ge=1900, le=2100, description="only documents dated in this year")
-    doc_ids: list[str] | None = Field(None, max_length=500, description="only these documents (ids from "
-                                      "GET /api/documents); an unknown id is a 422")
-
-
-HitOut = create_model("HitOut", __doc__="One cited passage.",   # the Hit fields the JSON answers carry
-                      **{f.name: ({"str": str, "int": int, "float": float}[f.type], ...)
-                         for f in fields(Hit) if f.name in HIT_JSON})
-
-
-class SearchResponse(BaseModel):
-    """The answer: passages best first, the best sentence, and whether nothing reliable was found."""
-    question: str
-    query: str = Field(description="what was searched: the question, rewritten for a follow-up")
-    abstained: bool = Field(description="true: the documents do not reliably answer; hits are the nearest")
-    confidence: float
-    best_sentence: str
-    notices: list[str]
-    hits: list[HitOut]
-
-
-class DocumentOut(BaseModel):
-    id: str
-    title: str
-    date: str
-    district: str
-    author: str
-    passages: int
-
-
-class DocumentsResponse(BaseModel):
-    documents: list[DocumentOut]
-
-
-class HealthResponse(BaseModel):
-    status: str
-    model: str
-    documents: int
-    passages: int
-    index: str
-    calibration: str
-    notices: list[str] = Field(description="how the index differs from this server's corpus folder, if it does")
-
-
-class RemovedResponse(BaseModel):
-    removed: str
-    message: str
-
-
-class FileOut(BaseModel):
-    name: str
-    status: str = Field(description="added, skipped (already in the corpus) or error")
-    message: str
-    id: str = Field(description="the document id, once added")
-
-
-class UploadResponse(BaseModel):
-    id: str = Field(description="follow it at GET /api/uploads/{id}")
-    state: str = Field(description="embedding (searches still use the index as it was), done or failed")
-    done: int = Field(description="passages embedded so far")
-    total: int = Field(description="passages to embed (0 until counted, or when nothing new)")
-    seconds_left: float | None
-    error: str
-    files: list[FileOut]
-
-
-class ErrorResponse(BaseModel):
-    """What went wrong, naming the field and the fix."""
-    error: str
-    field: str
-
-
-ERRORS = {404: {"model": ErrorResponse, "description": "no such document or upload"},
-          413: {"model": ErrorResponse, "description": "body over 64 KB (uploads: over the files' size limit)"},
-          422: {"model": ErrorResponse, "description": "a field is invalid: the message names it and the fix"},
-          503: {"model": ErrorResponse, "description": "the index store is not answering"}}
-WRITE_ERRORS = {401: {"model": ErrorResponse, "description": "no admin token: send Authorization: Bearer TOKEN"},
-                403: {"model": ErrorResponse, "description": "a wrong admin token, or a page of another origin"}}
 
 
 class ApiError(Exception):
@@ -189,17 +92,22 @@ def body_limit(engine: Engine):
     def limit(method: str, path: str) -> int:
         if (method == "POST" and path == "/api/documents") or path.startswith("/gradio_api/upload"):
             return big
+        if method == "POST" and path == "/api/batch":
+            return BATCH_BYTES
         return MAX_BODY_BYTES if path.startswith("/api/") else 2**20
     return limit
 
 
 def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
-            ask: Callable[..., Answer] | None = None, token: str | None = None) -> None:
+            ask: Callable[..., Answer] | None = None, token: str | None = None,
+            feedback: Feedback | None = None) -> None:
     """Mount the JSON API routes and their error handling on a FastAPI app (uploads: shared with the chat;
     ask: where searches run, Engine.ask unless search workers take them; token: the admin token that
     uploads and deletes need, None for no writes at all)."""
     uploads = uploads or Uploads(engine)
     ask = ask or engine.ask
+    feedback = feedback or Feedback(engine.settings.feedback_file())
+    jobs = Jobs(engine, engine.settings.max_batch_questions)
     max_files = engine.settings.max_upload_files
     bearer = HTTPBearer(auto_error=False, description="the admin token (QA_ADMIN_TOKEN, or the file the server "
                                                        "names when it starts)")
@@ -259,8 +167,21 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
         unknown = [d for d in body.doc_ids or () if d not in known]
         if unknown:
             raise ApiError("doc_ids", f"unknown document {unknown[0]!r}: ids are listed by GET /api/documents")
-        return answer_json(ask(body.question, k=body.k, history=body.history, doc_ids=body.doc_ids,
-                                      district=body.district, year=body.year))
+        answer = ask(body.question, k=body.k, history=body.history, doc_ids=body.doc_ids, district=body.district,
+                     year=body.year)
+        feedback.remember(answer, body.history, engine.store.fingerprint)
+        return answer_json(answer)
+
+    @app.post("/api/feedback", tags=["feedback"], summary="Judge an answer", status_code=201,
+              response_class=UTF8JSON, response_model=FeedbackResponse, responses={422: ERRORS[422]})
+    def judge(body: FeedbackRequest) -> dict:
+        """Store a judgement of an answer this server gave (answer_id from POST /api/search); with
+        `chunk_id` the hit that does answer. `reform-qa feedback export` turns judgements into gold questions."""
+        try:
+            judged = feedback.judge(body.answer_id, body.verdict, body.chunk_id, body.note)
+        except FeedbackError as e:
+            raise ApiError(e.field, e.message) from e
+        return {"id": judged, "message": "thank you: the judgement is stored"}
 
     @app.get("/api/documents", tags=["corpus"], summary="The documents of the corpus", response_class=UTF8JSON,
              response_model=DocumentsResponse, responses={503: ERRORS[503]})
@@ -318,12 +239,46 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
                                            "returns the id")
         return found.json()
 
+    @app.post("/api/batch", tags=["batch"], summary="Answer a list of questions: a checked report", status_code=202,
+              response_class=UTF8JSON, response_model=BatchResponse, responses={413: ERRORS[413], 422: ERRORS[422]})
+    def batch(file: Annotated[UploadFile, File(description=".csv, .xlsx or .txt: one question a row, an optional "
+                                                           "`expected` column the answer must contain")]) -> dict:
+        """Read the list now (a bad one is a 422 naming what is wrong) and answer it in the background."""
+        name = Path((file.filename or "questions.txt").replace("\\", "/")).name[-120:]
+        with tempfile.TemporaryDirectory(prefix="qa-batch-") as folder:
+            path = Path(folder) / ("questions" + Path(name).suffix.lower())
+            path.write_bytes(file.file.read())
+            try:
+                return jobs.start(path).json()
+            except IngestError as e:
+                raise ApiError("file", str(e).replace(path.name, name)) from e
+
+    @app.get("/api/batch/{job_id}", tags=["batch"], summary="How far a batch is", response_class=UTF8JSON,
+             response_model=BatchResponse, responses={404: ERRORS[404]})
+    def batch_status(job_id: str) -> dict:
+        job = jobs.get(job_id)
+        if job is None:
+            return error(404, "job_id", f"no batch {job_id[:100]!r} on this server: POST /api/batch returns the id")
+        return job.json()
+
+    @app.get("/api/batch/{job_id}/report.{kind}", tags=["batch"], summary="A finished batch's report",
+             responses={200: {"content": {"application/octet-stream": {}}}, 404: ERRORS[404], 422: ERRORS[422]})
+    def batch_report(job_id: str, kind: str):
+        """The report as .xlsx (rows and a summary sheet), .csv or .html, once the batch is done."""
+        job = jobs.get(job_id)
+        if job is None or job.state != "done":
+            return error(404, "job_id", f"no finished batch {job_id[:100]!r}: wait until GET /api/batch/{{id}} says done")
+        if kind not in ("xlsx", "csv", "html"):
+            raise ApiError("kind", f"report.{kind[:20]} is not a report: use report.xlsx, report.csv or report.html")
+        path = jobs.report(job, "." + kind)
+        return FileResponse(path, filename=f"reform-qa-report.{kind}")
+
     @app.get("/api/health", tags=["corpus"], summary="Model, corpus and index build", response_class=UTF8JSON,
              response_model=HealthResponse, responses={503: ERRORS[503]})
     def health() -> dict:
         """Whether the engine is ready, with the model, document and passage counts and the index build."""
         info = stats(engine)
-        return {"status": "ok", "model": info["model"], "documents": info["documents"],
+        return {"status": "indexing" if uploads.busy() else "ok", "model": info["model"], "documents": info["documents"],
                 "passages": info["passages"], "index": engine.store.fingerprint,
                 "calibration": engine.calibration.note or ("fitted" if engine.calibration.fitted else
                                                            "not calibrated: run python -m qa calibrate"),

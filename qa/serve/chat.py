@@ -15,6 +15,7 @@ from ..documents.readers import SUFFIXES
 from ..engine import Engine, stats
 from ..settings import K
 from .render import esc, failure, render
+from ..feedback import Feedback, FeedbackError
 from ..uploads import Upload, Uploads
 from .guard import bearer_ok
 
@@ -72,18 +73,38 @@ def earlier_questions(chat) -> list[str]:
     return questions
 
 
-def chat_turn(engine: Engine, message: str, chat: list, k=None, district=None, year=None, docs=None
-              ) -> tuple[str, list]:
+def chat_turn(engine: Engine, message: str, chat: list, k=None, district=None, year=None, docs=None,
+              feedback: Feedback | None = None) -> tuple[str, list, Answer | None]:
     """One turn: the answer to `message` in the context of the earlier questions, appended to the chat
-    (empty box, new chat). Any failure becomes a readable reply; it never raises."""
+    (empty box, new chat, the answer to judge). Any failure becomes a readable reply; it never raises."""
     chat = list(chat or [])
+    answer = None
     try:
-        answer = engine.ask(message, k=int(k) if k else None, history=earlier_questions(chat), doc_ids=docs or None,
+        history = earlier_questions(chat)
+        answer = engine.ask(message, k=int(k) if k else None, history=history, doc_ids=docs or None,
                             district=district or None, year=year or None)
+        if feedback is not None:
+            feedback.remember(answer, history, engine.store.fingerprint)
         reply = render(answer, engine.neighbours)
     except Exception as e:   # the edge of the app: whatever broke, the person gets a reply, not "Error"
         reply = failure("检索这个问题", e)
-    return "", chat + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": reply}]
+    return "", chat + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": reply}], answer
+
+
+VERDICT_BUTTONS = (("答对了", "right"), ("答错了", "wrong"), ("应该说“文档中没有”", "not_in_documents"),
+                   ("引用有误", "wrong_citation"))
+
+
+def judge_last(feedback: Feedback, last: dict | None, verdict: str, chunk_id: str | None = None) -> str:
+    """Store a judgement of the chat's latest answer; what to tell the person."""
+    if not last:
+        return "还没有可评价的回答：先提一个问题。"
+    try:
+        feedback.judge(last["answer_id"], verdict, chunk_id)
+    except FeedbackError as e:
+        return f"未能记录评价：{esc(e.message)}"
+    said = dict((v, label) for label, v in VERDICT_BUTTONS)[verdict]
+    return f"已记录评价：{said}" + ("（并标记了这段才是答案）" if chunk_id else "") + "。谢谢！"
 
 
 def upload_html(upload: Upload) -> str:
@@ -118,18 +139,22 @@ def token_problem(given: str | None, token: str | None) -> str:
 
 
 def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Answer] | None = None,
-          token: str | None = None) -> gr.Blocks:
+          token: str | None = None, feedback: Feedback | None = None) -> gr.Blocks:
     """The Gradio app over one engine (uploads: shared with the JSON API when both are served; ask: where
     the /search API's searches run, Engine.ask unless search workers take them; token: the admin token
     uploads and deletes need, None for none allowed)."""
     uploads = uploads or Uploads(engine)
     ask = ask or engine.ask
+    feedback = feedback or Feedback(engine.settings.feedback_file())
     districts = engine.districts
     years = sorted({d.date[:4] for d in engine.store.documents if d.date})
     titles = [(d.title, d.doc_id) for d in engine.store.documents]
 
     def respond(message, chat, k, district, year, docs):
-        return chat_turn(engine, message, chat, k, district, year, docs)
+        box_value, chat, answer = chat_turn(engine, message, chat, k, district, year, docs, feedback)
+        last = {"answer_id": answer.answer_id} if answer else None
+        passages = [(f"{i}. {h.citation}", h.chunk_id) for i, h in enumerate(answer.hits, 1)] if answer else []
+        return box_value, chat, last, gr.update(choices=passages, value=None), ""
 
     def upload(files, title, date, district, given):
         if problem := token_problem(given, token):
@@ -208,13 +233,23 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
                 doomed = gr.Dropdown(titles, label="删除文件", scale=4)
                 delete_btn = gr.Button("删除", variant="stop", scale=1)
             library_log = gr.HTML(elem_id="library-log")
+        last = gr.State(None)
+        with gr.Row(elem_id="judge"):
+            verdicts = [gr.Button(label, size="sm", elem_id=f"judge-{v}") for label, v in VERDICT_BUTTONS]
+            right_passage = gr.Dropdown([], label="这段才是答案", scale=2, elem_id="judge-passage")
+        judged = gr.Markdown(elem_id="judged")
         clear = gr.Button("清空对话")
         inputs = [box, chat, k, district, year, docs]
+        outputs = [box, chat, last, right_passage, judged]
         private = {"api_visibility": "private"}
         for event in (box.submit, send.click):
-            event(respond, inputs, [box, chat], **private).then(None, js=SCROLL_TO_REPLY, **private)
+            event(respond, inputs, outputs, **private).then(None, js=SCROLL_TO_REPLY, **private)
         examples.click(lambda sample: sample[0], examples, box, **private).then(
-            respond, inputs, [box, chat], **private).then(None, js=SCROLL_TO_REPLY, **private)
+            respond, inputs, outputs, **private).then(None, js=SCROLL_TO_REPLY, **private)
+        for button, (_, verdict) in zip(verdicts, VERDICT_BUTTONS):
+            button.click(lambda state, v=verdict: judge_last(feedback, state, v), last, judged, **private)
+        right_passage.input(lambda state, chunk: judge_last(feedback, state, "right", chunk) if chunk else "",
+                            [last, right_passage], judged, **private)
         clear.click(lambda: [], None, chat, **private)
         upload_btn.click(upload, [files, new_title, new_date, new_district, admin], [library_log, docs, doomed, title],
                          concurrency_limit=1, concurrency_id="library", **private)

@@ -20,16 +20,18 @@ def serve(settings: Settings, port: int | None = None) -> None:
     """Serve the chat at / and the JSON API at /api/ (docs at /docs) on 127.0.0.1:port until stopped."""
     port = port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    engine = Engine(settings=settings)
+    engine = Engine(settings=settings, update="none")     # listen at once: what is pending embeds behind
     token, made = admin_token(settings.admin_token, settings.token_file())
-    uploads = Uploads(engine)
+    uploads = Uploads(engine, settings.index_dir / "uploads.json")
+    uploads.resume()
     searchers = Searchers(engine, settings.workers) if settings.workers > 1 else None
     ask = searchers.ask if searchers else engine.ask
-    demo = build(engine, uploads, ask, token)
+    feedback = Feedback(settings.feedback_file())
+    demo = build(engine, uploads, ask, token, feedback)
     demo.queue(default_concurrency_limit=4, max_size=256)
     server = FastAPI(title="reform-qa", summary="Cited passages from Chinese government reform documents",
                      version=VERSION)
-    add_api(server, engine, uploads, ask, token)
+    add_api(server, engine, uploads, ask, token, feedback)
     server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
                                  max_file_size=f"{engine.settings.max_file_mb:g}mb")
     hosts = {*LOCAL_NAMES, settings.host, *settings.allowed_hosts}

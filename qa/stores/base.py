@@ -24,6 +24,10 @@ class StoreError(RuntimeError):
     """A store that cannot be opened or searched; the message says what to run, install or start."""
 
 
+class StoreWriteError(StoreError):
+    """An index could not be written (a full disk, no permission); what was there is kept."""
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which chunks a search may return: of these documents, this district, this year (empty: all)."""
@@ -102,6 +106,7 @@ class Report:
     removed: tuple[str, ...] = ()            # deleted from the store (a rebuild of a folder that lacks them)
     only_in_store: tuple[str, ...] = ()      # kept: the folder lacks them (another folder's, or deleted there)
     changed_in_folder: tuple[str, ...] = ()  # kept as indexed: the folder has another version
+    not_written: str = ""                    # why the folder's new documents are not in the index yet
 
     def notices(self) -> list[str]:
         """What a person should know about the differences, one line each, with the command that acts."""
@@ -112,6 +117,8 @@ class Report:
             lines.append(f"the index has {len(self.only_in_store)} documents the corpus folder lacks, kept and "
                          f"searchable: {', '.join(self.only_in_store[:10])}{' …' if len(self.only_in_store) > 10 else ''}"
                          "; `reform-qa remove ID` deletes one")
+        if self.not_written:
+            lines.append(self.not_written)
         if self.changed_in_folder:
             lines.append(f"{len(self.changed_in_folder)} documents differ from the corpus folder and are searched "
                          f"as indexed: {', '.join(self.changed_in_folder[:10])}; `reform-qa index` re-indexes them")
@@ -161,13 +168,18 @@ def signature(chunk_ids: list[str]) -> str:
 
 
 def embed(chunks: list[Chunk], encoder: Encoder, what: str, progress: bool = True,
-          callback: Callable[[int, int], None] | None = None, batch: int = 64) -> dict[str, np.ndarray]:
-    """Each chunk's vector (of its heading path and text) by chunk id, a batch at a time, with progress."""
+          callback: Callable[[int, int], None] | None = None, batch: int = 64,
+          keep: Callable[[dict[str, np.ndarray]], None] | None = None) -> dict[str, np.ndarray]:
+    """Each chunk's vector (of its heading path and text) by chunk id, a batch at a time, with progress;
+    `keep` gets each batch as it is made (pending vectors, so a killed build resumes)."""
     vectors: dict[str, np.ndarray] = {}
     with Progress(len(chunks), what, progress, callback) as done:
         for start in range(0, len(chunks), batch):
             part = chunks[start:start + batch]
-            vectors.update(zip((c.id for c in part), encoder.encode([index_text(c) for c in part])))
+            made = dict(zip((c.id for c in part), encoder.encode([index_text(c) for c in part])))
+            if keep:
+                keep(made)
+            vectors.update(made)
             done.update(len(part))
     return vectors
 

@@ -9,7 +9,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import bm25s
@@ -21,7 +21,8 @@ from ..documents.document import Chunk, Document, index_text
 from ..documents.folder import load_corpus
 from ..encoders import Encoder
 from ..text import Tokenizer, corpus_terms
-from .base import (Candidates, Filters, Report, StoreError, contents, embed, fingerprint, idf, plan,
+from .pending import PendingVectors
+from .base import (Candidates, Filters, Report, StoreError, StoreWriteError, contents, embed, fingerprint, idf, plan,
                    shipped_vectors)
 
 FORMAT_VERSION = 1
@@ -131,8 +132,9 @@ class LocalStore:
     @classmethod
     def build(cls, documents: list[Document], chunks: list[Chunk], encoder: Encoder,
               cache: dict[str, np.ndarray] | None = None, progress: bool = True,
-              callback: Callable[[int, int], None] | None = None) -> "LocalStore":
-        """Embed (reusing cached vectors by chunk id), tokenize and index the chunks."""
+              callback: Callable[[int, int], None] | None = None,
+              keep: Callable[[dict[str, np.ndarray]], None] | None = None) -> "LocalStore":
+        """Embed (reusing cached vectors by chunk id; `keep` gets each new batch), tokenize and index."""
         cache = cache or {}
         clock = [time.perf_counter()]
         timings: dict[str, float] = {}
@@ -146,7 +148,7 @@ class LocalStore:
         lap("tokenize")
         vectors = np.zeros((len(chunks), encoder.dim), np.float32)
         todo = [c for c in chunks if c.id not in cache]
-        made = embed(todo, encoder, f"embedding {len(todo)} new chunks", progress, callback, BATCH)
+        made = embed(todo, encoder, f"embedding {len(todo)} new chunks", progress, callback, BATCH, keep)
         for i, c in enumerate(chunks):
             vectors[i] = cache[c.id] if c.id in cache else made[c.id]
         lap("embed")
@@ -180,10 +182,27 @@ class LocalStore:
         return held
 
     def save(self, index_dir: Path) -> Path:
-        """Write a new build folder, then atomically point CURRENT at it; readers never see a partial index."""
+        """Write a new build folder, then atomically point CURRENT at it; readers never see a partial index.
+        A write that fails (a full disk) removes what it wrote and leaves the index as it was."""
         index_dir = Path(index_dir)
-        index_dir.mkdir(parents=True, exist_ok=True)
-        build = Path(tempfile.mkdtemp(prefix="build-", dir=index_dir))
+        build = None
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            build = Path(tempfile.mkdtemp(prefix="build-", dir=index_dir))
+            return self._write(index_dir, build)
+        except (OSError, RuntimeError) as e:   # faiss reports a failed write as a RuntimeError
+            if build is not None:
+                shutil.rmtree(build, ignore_errors=True)
+            reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[-1][:200]
+            raise StoreWriteError(f"could not write the index in {index_dir} ({reason}); the index as it was is "
+                                  f"kept and still answers: free space there (this index needs about "
+                                  f"{self.size_mb():.0f} MB) and run `reform-qa index`") from e
+
+    def size_mb(self) -> float:
+        """About what a build of this store takes on disk."""
+        return (self.vectors.nbytes * 2 + sum(len(c.text.encode()) for c in self.chunks) * 3) / 2**20
+
+    def _write(self, index_dir: Path, build: Path) -> Path:
         manifest = {"format": FORMAT_VERSION, "model": self.model, "dim": int(self.vectors.shape[1]),
                     "fingerprint": self.fingerprint, "chunks": len(self.chunks), "bigrams": True}
         with open(build / "chunks.jsonl", "w", encoding="utf-8") as f:
@@ -287,11 +306,19 @@ def open_local(data_dir: Path, index_dir: Path, encoder: Encoder, update: str = 
             by_doc.setdefault(c.doc_id, []).append(c)
         for c in (c for c in chunks if c.doc_id in changed):
             by_doc.setdefault(c.doc_id, []).append(c)
-        cache = shipped_vectors(data_dir, encoder.name, encoder.dim)
+        pending = PendingVectors(index_dir, encoder.name)
+        cache = {**shipped_vectors(data_dir, encoder.name, encoder.dim), **pending.load()}
         if same_model and update != "rebuild":
             cache.update(old.vectors_by_id())
         store = LocalStore.build(target, [c for d in target for c in by_doc.get(d.doc_id, [])], encoder, cache,
-                                 progress, callback)
-        store.save(index_dir)
+                                 progress, callback, pending.add)
+        try:
+            store.save(index_dir)
+        except StoreWriteError as e:
+            if not same_model or update == "rebuild":
+                raise
+            old.report = replace(todo.report, added=(), replaced=(), not_written=str(e))
+            return old         # answer from the index as it was; the next open tries again
+        pending.clear()
     store.report = todo.report
     return store
