@@ -68,5 +68,16 @@ def confidence(terms: Terms, found: str, dense: float, calibration: Calibration,
 
 
 def best_sentence(terms: Terms, sentences: list[str], normalized: list[str]) -> str:
-    """The sentence that holds the most query term weight (the earlier one on a tie)."""
-    return sentences[int(np.argmax([terms.share(s) for s in normalized]))]
+    """The sentence that holds the most query term weight (the earlier one on a tie), never a question or
+    a reporter's line while the passage has a sentence that is neither."""
+    shares = np.array([terms.share(s) for s in normalized], float)
+    asking = np.array([is_question(s) for s in sentences], bool)
+    if len(asking) == len(shares) and not asking.all():
+        shares[asking] = -1.0
+    return sentences[int(np.argmax(shares))]
+
+
+def is_question(sentence: str) -> bool:
+    """A question or an interviewer's line (记者：…), which is no answer however many terms it shares."""
+    text = sentence.strip()
+    return text.endswith(("？", "?")) or text.startswith(("记者：", "记者:", "问：", "问:"))

@@ -23,6 +23,7 @@ PROXIMITY_WEIGHT = 0.3      # x share of query IDF found in the passage's best s
 REGION = ("海曙", "江北", "镇海", "北仑", "鄞州", "奉化", "余姚", "慈溪", "宁海", "象山", "宁波", "杭州", "温州",
           "嘉兴", "湖州", "绍兴", "金华", "衢州", "舟山", "台州", "丽水")
 _PLACE_SUFFIX = re.compile(r"^(.{2,})(市|区|县|省)$")
+_ADMIN_WORDS = frozenset("省市区县镇乡村城")   # words made only of these (镇村, 乡镇, 城乡) are kinds of place
 # Relative time words resolved against the document's date: “今年” in a 2020 report means 2020.
 RELATIVE_YEARS = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "过去一年": -1, "一年来": -1, "明年": 1}
 
@@ -67,7 +68,7 @@ def constraints(question: str) -> Constraints:
     places = set()
     for word, flag in posseg.cut(text):
         suffixed = _PLACE_SUFFIX.match(word)
-        if flag == "ns" or suffixed:
+        if (flag == "ns" or suffixed) and not set(word) <= _ADMIN_WORDS:   # 镇村, 城乡 name no place
             places.add(suffixed.group(1) if suffixed else word)   # 江北区 -> 江北, 北京市 -> 北京
     places.update(p for p in REGION if p in text)
     return Constraints(frozenset(YEAR.findall(text)), frozenset(p for p in places if len(p) >= 2), wants(question))

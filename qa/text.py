@@ -63,9 +63,19 @@ def year_of(value) -> str:
     return found.group(1) if found else ""
 
 
+_CN_DIGITS = str.maketrans("〇零○一二三四五六七八九", "000123456789")
+_CN_YEAR = re.compile(r"(?<![〇零○一二三四五六七八九0-9])([〇零○一二三四五六七八九0-9]{4})(?=年)")
+
+
+def _digit_year(found: re.Match) -> str:
+    year = found.group(1).translate(_CN_DIGITS)
+    return year if year[:2] in ("19", "20") else found.group(1)
+
+
 def normalize(text: str) -> str:
-    """Full-width to half-width (NFKC), traditional to simplified, lower case."""
-    text = unicodedata.normalize("NFKC", text)
+    """Full-width to half-width (NFKC), years in Chinese numerals as digits (二〇〇三年 -> 2003年),
+    traditional to simplified, lower case. For matching only: passages are shown as written."""
+    text = _CN_YEAR.sub(_digit_year, unicodedata.normalize("NFKC", text))
     t2s = _t2s()
     # OpenCC is pure Python and slow: only call it when a character it could convert is present.
     if t2s is not None and not t2s[1].isdisjoint(text):

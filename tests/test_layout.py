@@ -32,7 +32,7 @@ def test_no_module_imports_itself_back_through_others():
 def test_a_wheel_built_from_the_checkout_carries_every_subpackage_and_the_corpus(tmp_path):
     source = tmp_path / "src"
     shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", "embeddings", "artifacts", "build",
-                                                                "*.egg-info", "__pycache__", ".pytest_cache"))
+                                                                "*.egg-info", "__pycache__", ".pytest_cache", "training"))
     subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w",
                     str(tmp_path / "dist"), str(source)], check=True, capture_output=True, timeout=600)
     [wheel] = (tmp_path / "dist").glob("reform_qa-*.whl")
@@ -41,3 +41,5 @@ def test_a_wheel_built_from_the_checkout_carries_every_subpackage_and_the_corpus
     assert packages <= names, f"missing from the wheel: {sorted(packages - names)}"
     assert {"qa/corpus/catalog.json", "qa/corpus/eval/questions.jsonl"} <= names
     assert {"qa/vocabulary/glossary.tsv", "qa/vocabulary/en_zh.tsv", "qa/vocabulary/places.tsv"} <= names
+    assert {"qa/models/cross-e5.onnx", "qa/models/cross-e5.json", "qa/models/MODEL_CARD.md"} <= names
+    assert zipfile.ZipFile(wheel).getinfo("qa/models/cross-e5.onnx").file_size < 40 * 2**20   # the bound

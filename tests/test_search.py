@@ -82,3 +82,12 @@ def test_a_question_with_its_own_topic_is_not_glued_on_even_when_it_ends_in_ne()
     assert rewrite("三官堂大桥什么时候通车呢？", history, ["镇海", "江北"]) == "三官堂大桥什么时候通车呢？"
     assert rewrite("那慈溪呢？", history, ["镇海", "江北"]) == "2019年慈溪GDP是多少？"
     assert rewrite("2020年呢？", [*history, "那江北呢？"], ["镇海", "江北"]) == "2020年江北GDP是多少？"
+
+
+def test_the_best_sentence_is_never_a_reporters_question_when_the_passage_answers():
+    from qa.answer import best_sentence
+    from qa.rerank import Terms
+    terms = Terms(((("改革",), 1.0), (("成效",), 1.0)))
+    said = ["记者：改革取得了哪些成效？", "改革成效明显，重点项目落地平均提速近60%。"]
+    assert best_sentence(terms, said, said) == said[1]
+    assert best_sentence(terms, said[:1], said[:1]) == said[0]     # nothing else to show

@@ -21,3 +21,16 @@ def test_pinyin_names_in_an_english_question_map_to_the_corpus_names():
     assert names_in("What did Lin Bin say about Jiangbei?", names) == ["林斌", "江北"]
     assert names_in("How did Zhang Guofeng's district reform?", names) == ["张国锋"]
     assert names_in("What is the population of Tokyo?", names) == []
+
+
+def test_full_width_and_chinese_numeral_years_match_as_digits_but_passages_stay_as_written():
+    from qa.text import normalize
+    assert normalize("２００５年，全市实现地区生产总值ＧＤＰ３８６．４７亿元") == "2005年,全市实现地区生产总值gdp386.47亿元"
+    assert normalize("二〇〇三年") == "2003年" and normalize("二００三年") == "2003年"
+    assert normalize("一二三四年") == "一二三四年"     # not a year of these centuries: left alone
+
+
+def test_a_kind_of_place_is_not_read_as_a_place_the_documents_lack():
+    from qa.rerank import constraints
+    assert "镇村" not in constraints("东溪镇村集体经济收入有多少").places
+    assert constraints("镇海区2019年GDP").places == frozenset({"镇海"})

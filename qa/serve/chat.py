@@ -158,43 +158,46 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
 
     def upload(files, title, date, district, given):
         if problem := token_problem(given, token):
-            yield problem, gr.update(), gr.update(), gr.update()
+            yield problem, *[gr.update()] * 5
             return
         files = [str(f) for f in (files or [])]
         limit = engine.settings.max_upload_files
         if not files:
-            yield "请先选择文件。", gr.update(), gr.update(), gr.update()
+            yield "请先选择文件。", *[gr.update()] * 5
             return
         if len(files) > limit:
-            yield f"一次最多上传 {limit} 个文件（收到 {len(files)} 个），请分批上传。", *[gr.update()] * 3
+            yield f"一次最多上传 {limit} 个文件（收到 {len(files)} 个），请分批上传。", *[gr.update()] * 5
             return
         try:
             job = uploads.start(files, [Path(f).name for f in files], title or None, date or None, district or None)
         except Exception as e:
-            yield failure("添加文件", e), *[gr.update()] * 3
+            yield failure("添加文件", e), *[gr.update()] * 5
             return
         while not job.finished:     # the chat keeps answering meanwhile: this event has its own queue
-            yield upload_html(job), *[gr.update()] * 3
+            yield upload_html(job), *[gr.update()] * 5
             time.sleep(POLL)
             job = uploads.get(job.id)
         yield upload_html(job), *_documents_changed()
 
     def delete(doc_id, given):
         if problem := token_problem(given, token):
-            return problem, gr.update(), gr.update(), gr.update()
+            return problem, *[gr.update()] * 5
         if not doc_id:
-            return "请选择要删除的文件。", gr.update(), gr.update(), gr.update()
+            return "请选择要删除的文件。", *[gr.update()] * 5
         try:
             message = engine.remove(doc_id)
         except IngestError as e:
-            return f"<b>[错误]</b> {esc(e)}", gr.update(), gr.update(), gr.update()
+            return f"<b>[错误]</b> {esc(e)}", *[gr.update()] * 5
         except Exception as e:
-            return failure("删除文件", e), *[gr.update()] * 3
+            return failure("删除文件", e), *[gr.update()] * 5
         return f"<b>[已删除]</b> {esc(message)}", *_documents_changed()
 
     def _documents_changed():
+        """The menus and header as the corpus is now (the server may still have been indexing at build)."""
         choices = [(d.title, d.doc_id) for d in engine.store.documents]
-        return gr.update(choices=choices, value=[]), gr.update(choices=choices, value=None), header()
+        years_now = sorted({d.date[:4] for d in engine.store.documents if d.date})
+        return (gr.update(choices=choices, value=[]), gr.update(choices=choices, value=None), header(),
+                gr.update(choices=[""] + engine.districts), gr.update(choices=[""] + years_now))
 
     def api_search(question: str, k: int = K, history: list[str] | None = None) -> dict:
         """Search the corpus (with earlier questions for a follow-up): the same JSON as `ask --json`."""
@@ -251,10 +254,10 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
         right_passage.input(lambda state, chunk: judge_last(feedback, state, "right", chunk) if chunk else "",
                             [last, right_passage], judged, **private)
         clear.click(lambda: [], None, chat, **private)
-        upload_btn.click(upload, [files, new_title, new_date, new_district, admin], [library_log, docs, doomed, title],
+        upload_btn.click(upload, [files, new_title, new_date, new_district, admin], [library_log, docs, doomed, title, district, year],
                          concurrency_limit=1, concurrency_id="library", **private)
-        delete_btn.click(delete, [doomed, admin], [library_log, docs, doomed, title], concurrency_limit=1,
+        delete_btn.click(delete, [doomed, admin], [library_log, docs, doomed, title, district, year], concurrency_limit=1,
                          concurrency_id="library", **private)
-        demo.load(_documents_changed, None, [docs, doomed, title], **private)   # others may have added some
+        demo.load(_documents_changed, None, [docs, doomed, title, district, year], **private)   # others may have added some
         gr.api(api_search, api_name="search")
     return demo

@@ -12,6 +12,7 @@ from ..settings import VERSION, Settings
 from .api import add_api, body_limit
 from .guard import LOCAL_NAMES, Guard, admin_token
 from .chat import CSS, HEAD, build
+from ..feedback import Feedback
 from ..uploads import Uploads
 from .workers import Searchers
 
