@@ -150,3 +150,35 @@ def test_a_batch_through_the_api_reports_when_done(http):
     assert report.status_code == 200 and report.content[:2] == b"PK"
     bad = http.post("/api/batch", files={"file": ("q.pdf", b"%PDF", "application/pdf")})
     assert bad.status_code == 422 and "q.pdf" in bad.json()["error"]
+
+
+def test_a_person_judges_answers_in_the_chat_and_the_judgements_are_kept(browser_page, server):
+    from test_app import ask_in_browser
+    page = browser_page(1400)
+    ask_in_browser(page, "2019年镇海GDP是多少？", "1021.6亿元")
+    page.locator("#judge-right").click()
+    page.locator("#judged").get_by_text("已记录评价：答对了").wait_for(timeout=20_000)
+    ask_in_browser(page, "江北城乡居民收入倍差是多少", "1.62")
+    page.locator("#judge-passage input").click()
+    page.get_by_role("option").first.click()
+    page.locator("#judged").get_by_text("这段才是答案").wait_for(timeout=20_000)
+    page.locator("#judge-not_in_documents").click()
+    page.locator("#judged").get_by_text("应该说“文档中没有”").wait_for(timeout=20_000)
+
+
+def test_a_question_list_in_the_chat_gives_a_report_to_download(browser_page, tmp_path):
+    listing = tmp_path / "questions.csv"
+    listing.write_text("question,expected\n2019年镇海GDP是多少？,1021.6亿元\n上海2019年GDP是多少,\n", encoding="utf-8")
+    page = browser_page(1600)
+    page.get_by_text("批量提问：上传问题清单，下载检查报告").click()
+    page.locator("#batch-file input[type=file]").set_input_files(str(listing))
+    page.locator("#batch-file").get_by_text("questions.csv").first.wait_for(timeout=30_000)
+    page.locator("#batch-start").click()
+    page.locator("#batch-log").get_by_text("完成").wait_for(timeout=60_000)
+    assert "hit@1 1.0" in page.inner_text("#batch-log")
+    with page.expect_download() as download:
+        page.locator("#batch-report a").first.click()
+    saved = tmp_path / "report.xlsx"
+    download.value.save_as(saved)
+    rows = list(openpyxl.load_workbook(saved)["answers"].iter_rows(values_only=True))
+    assert len(rows) == 3 and rows[1][1] == "2019年镇海GDP是多少？"

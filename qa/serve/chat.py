@@ -3,6 +3,7 @@ filters, and adding or deleting documents; replies are drawn by serve.render."""
 from __future__ import annotations
 
 import html
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from ..documents.readers import SUFFIXES
 from ..engine import Engine, stats
 from ..settings import K
 from .render import esc, failure, render
+from .. import batch
 from ..feedback import Feedback, FeedbackError
 from ..uploads import Upload, Uploads
 from .guard import bearer_ok
@@ -192,6 +194,29 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
             return failure("删除文件", e), *[gr.update()] * 5
         return f"<b>[已删除]</b> {esc(message)}", *_documents_changed()
 
+    def run_batch(listing):
+        if not listing:
+            yield "请先选择问题清单文件。", None
+            return
+        try:
+            items = batch.read_questions(Path(str(listing)))
+        except IngestError as e:
+            yield f"<b>[错误]</b> {esc(e)}", None
+            return
+        if len(items) > engine.settings.max_batch_questions:
+            yield (f"<b>[错误]</b> 清单有 {len(items)} 个问题，超过上限 {engine.settings.max_batch_questions}"
+                   "（QA_MAX_BATCH_QUESTIONS）：请拆分，或在服务器上运行 reform-qa batch。"), None
+            return
+        rows = []
+        for i, item in enumerate(items, 1):
+            rows += batch.run(engine, [item])
+            if i % 10 == 0 or i == len(items):
+                yield f"<progress value='{i}' max='{len(items)}'></progress> 已回答 {i}/{len(items)} 个问题。", None
+        out = batch.write_report(rows, Path(tempfile.mkdtemp(prefix="qa-report-")) / "reform-qa-report.xlsx")
+        totals = batch.summary(rows)
+        shown = "，".join(f"{k} {v}" for k, v in totals.items())
+        yield f"<b>完成</b>：{esc(shown)}。", str(out)
+
     def _documents_changed():
         """The menus and header as the corpus is now (the server may still have been indexing at build)."""
         choices = [(d.title, d.doc_id) for d in engine.store.documents]
@@ -241,6 +266,13 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
             verdicts = [gr.Button(label, size="sm", elem_id=f"judge-{v}") for label, v in VERDICT_BUTTONS]
             right_passage = gr.Dropdown([], label="这段才是答案", scale=2, elem_id="judge-passage")
         judged = gr.Markdown(elem_id="judged")
+        with gr.Accordion("批量提问：上传问题清单，下载检查报告", open=False):
+            gr.Markdown("问题清单：.csv / .xlsx（表头含 question 或 问题，可选 expected 或 期望：答案须包含的文字）"
+                        "或 .txt（每行一个问题）。报告含每题的回答、置信度、引用，以及汇总（回答率；有期望时 hit@1、hit@3、MRR@10）。")
+            question_list = gr.File(file_types=[".csv", ".xlsx", ".txt"], label="问题清单", elem_id="batch-file")
+            batch_btn = gr.Button("开始批量提问", elem_id="batch-start")
+            batch_log = gr.HTML(elem_id="batch-log")
+            batch_report = gr.File(label="检查报告（.xlsx）", elem_id="batch-report")
         clear = gr.Button("清空对话")
         inputs = [box, chat, k, district, year, docs]
         outputs = [box, chat, last, right_passage, judged]
@@ -258,6 +290,8 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
                          concurrency_limit=1, concurrency_id="library", **private)
         delete_btn.click(delete, [doomed, admin], [library_log, docs, doomed, title, district, year], concurrency_limit=1,
                          concurrency_id="library", **private)
+        batch_btn.click(run_batch, question_list, [batch_log, batch_report], concurrency_limit=1,
+                        concurrency_id="batch", **private)
         demo.load(_documents_changed, None, [docs, doomed, title, district, year], **private)   # others may have added some
         gr.api(api_search, api_name="search")
     return demo
