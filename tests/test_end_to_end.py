@@ -40,14 +40,14 @@ def test_a_place_outside_the_corpus_is_not_answered(real):
 def test_the_default_ranking_holds_the_line_on_the_test_split(real):
     # Measured on the test split (121 questions) with the learned second stage (qa/models/MODEL_CARD.md; its
     # weight, depth and threshold chosen on the dev splits): hit@1 0.853, hit@3 0.947, MRR@10 0.897, abstain
-    # recall 0.615, answer rate 0.905; paraphrase subset hit@3 0.914, MRR@10 0.849. The rule stage on the
+    # recall 0.692, answer rate 0.895; paraphrase subset hit@3 0.914, MRR@10 0.849. The rule stage on the
     # same split: 0.842 / 0.937 / 0.891, recall 0.538, answer rate 0.947. The targets are not met
     # yet: this holds the line where it is, and the learned stage above the rules and the hybrid ranking.
     questions = load_questions(split="test")
     default, rules = evaluate(real, questions), evaluate(real, questions, "rules")
     hybrid = evaluate(real, questions, "hybrid")
     assert default["hit@1"] >= 0.85 and default["hit@3"] >= 0.94 and default["mrr@10"] >= 0.895
-    assert default["abstain_recall"] >= 0.6 and default["answer_rate"] >= 0.9
+    assert default["abstain_recall"] >= 0.69 and default["answer_rate"] >= 0.89
     assert default["mrr@10"] > rules["mrr@10"] > hybrid["mrr@10"]
     paraphrase = evaluate(real, subsets(questions)["paraphrase"])
     assert paraphrase["hit@3"] >= 0.91 and paraphrase["mrr@10"] >= 0.84
