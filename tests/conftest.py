@@ -160,6 +160,14 @@ def server(tmp_path_factory):
     log.close()
 
 
+@pytest.fixture(scope="module")
+def http(server):
+    """An HTTP client of the session server, as a script would call it."""
+    import httpx
+    with httpx.Client(base_url=server, timeout=60) as client:
+        yield client
+
+
 @pytest.fixture
 def browser_page(server):
     """Open the app in Debian's headless chromium (Playwright's own browser download fails here);

@@ -8,12 +8,6 @@ import pytest
 from conftest import ADMIN
 
 
-@pytest.fixture(scope="module")
-def http(server):
-    with httpx.Client(base_url=server, timeout=60) as client:
-        yield client
-
-
 def test_search_returns_cited_passages_in_the_ask_json_shape(http):
     out = http.post("/api/search", json={"question": "2019年镇海GDP是多少？", "k": 2}).json()
     assert set(out) == {"answer_id", "question", "query", "abstained", "confidence", "best_sentence", "notices", "hits"}

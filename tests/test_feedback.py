@@ -7,7 +7,6 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
 import openpyxl
 import pytest
 
@@ -15,12 +14,6 @@ from conftest import ROOT
 from qa.batch import read_questions, run, summary, write_report
 from qa.evaluate import evaluate, load_questions
 from qa.feedback import Feedback, FeedbackError, gold
-
-
-@pytest.fixture(scope="module")
-def http(server):
-    with httpx.Client(base_url=server, timeout=60) as client:
-        yield client
 
 
 def test_a_script_judges_an_answer_and_bad_judgements_are_named(http):

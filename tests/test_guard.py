@@ -1,6 +1,5 @@
 """Safe to put on a network: writes need the admin token, pages of other origins and rebound host names
 change nothing, bodies are bounded however they are sent, and a zip bomb costs nothing."""
-import io
 import threading
 import time
 import zipfile
@@ -13,12 +12,6 @@ from conftest import ADMIN, free_port
 from qa.documents.document import IngestError
 from qa.documents.readers import check_zip, extract
 from qa.serve.guard import admin_token, bearer_ok, hostname
-
-
-@pytest.fixture(scope="module")
-def http(server):
-    with httpx.Client(base_url=server, timeout=60) as client:
-        yield client
 
 
 def documents(http) -> list[str]:

@@ -99,7 +99,6 @@ def main() -> None:
     args = ap.parse_args()
     torch.manual_seed(13)
     torch.set_num_threads(2)
-    rng = random.Random(13)
     e5 = shared_e5_file()
     tokens = PieceTokenizer(e5)
     pairs = load_pairs(Path(args.pairs))

@@ -42,7 +42,7 @@ class PendingVectors:
                      vectors=np.array(list(vectors.values()), np.float32))
             tmp.replace(self.folder / f"part-{name}.npz")
         except OSError:
-            for stray in self.folder.glob(f"tmp-*.npz"):
+            for stray in self.folder.glob("tmp-*.npz"):
                 stray.unlink(missing_ok=True)
 
     def clear(self) -> None:
