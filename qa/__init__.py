@@ -4,7 +4,7 @@ The flow: documents (files -> Document, Chunk) -> stores (local FAISS + bm25s, o
 ranking, answer) -> serve (chat, JSON API) and cli at the edges; bench and evaluate beside."""
 from __future__ import annotations
 
-from .answer import Answer, Hit
+from .ranking.answer import Answer, Hit
 from .documents.document import Chunk, Document, IngestError
 from .documents.folder import load_corpus
 from .encoders import DEFAULT_MODEL, Encoder, EncoderError, load_encoder

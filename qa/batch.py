@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .answer import Answer
+from .ranking.answer import Answer
 from .documents.document import IngestError
 from .documents.readers import read_text
 from .engine import Engine

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 from dataclasses import asdict, replace
 
-from . import calibration
-from .answer import Answer, answer_json
+from .ranking import calibration
+from .ranking.answer import Answer, answer_json
 from .documents.document import IngestError
 from .documents.folder import load_corpus, seed_corpus
 from .documents.library import add, documents
@@ -19,7 +19,7 @@ from .evaluate import (CORPORA, PARAPHRASE_TARGETS, calibrate, judge, learned_th
                        subsets, table)
 from .settings import K, MAX_FILE_MB, Settings
 from .stores import StoreError
-from .stores.base import embed, ship_vectors
+from .indexing.vectors import embed, ship_vectors
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_NOT_FOUND = 0, 1, 2, 3
 # `serve` and `bench` import their packages when run: gradio alone takes 3-16 s to import here, which
@@ -92,6 +92,8 @@ def _parser() -> argparse.ArgumentParser:
                        "a local Dask cluster of 1 and of 2 workers, into a milvus-lite server")
     bench.add_argument("--waits", action="store_true", help="only where people wait: first answer vs the next, "
                        "an upload's passages/s, the model on each runtime vs the compute bound")
+    bench.add_argument("--adding", action="store_true", help="only adding and removing one document at the real "
+                       "corpus, 10K and 100K chunks, on the local folder and Milvus Lite (embedding taken out)")
     bench.add_argument("--api", action="store_true", help="only the ways in: Python API, POST /api/search and "
                                                            "gradio_client, 1 and 20 clients, app on 127.0.0.1")
     return p
@@ -150,14 +152,14 @@ def main(argv: list[str] | None = None) -> int:
                 _print_answer(answer)
             return EXIT_NOT_FOUND if answer.abstained else EXIT_OK
         if args.command == "index":
-            report = engine.reload("rebuild" if args.rebuild else "sync")
+            report = engine.sync("rebuild" if args.rebuild else "sync")
             for line in report.notices():
                 print(f"note: {line}", file=sys.stderr)
             if report.replaced:
                 print(f"re-indexed (changed in the folder): {', '.join(report.replaced)}")
             if args.ship_vectors:
                 _ship(engine)
-            print(f"index ready: {engine.store.count} passages, model {engine.store.model}, "
+            print(f"index ready: {engine.listing().count} passages, model {engine.listing().model}, "
                   f"in {settings.store or settings.index_dir}")
         elif args.command == "stats":
             print(json.dumps(stats(engine), ensure_ascii=False, indent=1))
@@ -209,20 +211,21 @@ def _library(args, settings: Settings) -> int:
     if args.command == "add":
         if args.title and len(args.paths) > 1:
             print("warning: --title applies to every file of this batch", file=sys.stderr)
-        results = add(settings.data_dir, args.paths, args.title, args.date, args.author, args.district, args.max_mb)
-        for r in results:
-            print(f"{r.status}: {r.message}", file=sys.stderr if r.status == "error" else sys.stdout)
-        code = EXIT_ERROR if any(r.status == "error" for r in results) else EXIT_OK
-        if not any(r.status == "added" for r in results):
+        engine = Engine(settings=replace(settings, max_file_mb=args.max_mb), update="none")
+        added: list = []
+        try:
+            embedded = engine.add(args.paths, args.title, args.date, args.author, args.district, report=added.append)
+        finally:
+            for r in added:
+                print(f"{r.status}: {r.message}", file=sys.stderr if r.status == "error" else sys.stdout)
+        code = EXIT_ERROR if any(r.status == "error" for r in added) else EXIT_OK
+        if not any(r.status == "added" for r in added):
             return code
-        store = _open(settings).store   # opening adds the new documents
-        if store.report.not_written:    # said by _open; the files wait in the folder for the next open
-            return EXIT_ERROR
     else:
         engine = _open(settings)
         print(engine.remove(args.doc))
-        store = engine.store
-    print(f"index updated: {store.count} passages, {store.embedded} newly embedded")
+        embedded = 0
+    print(f"index updated: {engine.listing().count} passages, {embedded} newly embedded")
     return code
 
 
@@ -281,7 +284,7 @@ def _ship(engine: Engine) -> None:
 def _open(settings: Settings) -> Engine:
     """The engine, with a note on stderr where the store and the corpus folder differ."""
     engine = Engine(settings=settings)
-    for line in engine.store.report.notices():
+    for line in engine.report.notices():
         print(f"note: {line}", file=sys.stderr)
     return engine
 
@@ -312,7 +315,7 @@ def _eval(engine: Engine, split: str, corpus: str, check: bool) -> int:
         outcomes = {mode: judge(here, questions, mode) for mode in MODES if mode != "rerank"}
         outcomes["rerank"] = outcomes.get(here.mode()) or judge(here, questions)
         pooled[name] = outcomes["rerank"]
-        print(f"\n## {name}: {len(questions)} questions ({split} split), model {here.store.model}")
+        print(f"\n## {name}: {len(questions)} questions ({split} split), model {here.listing().model}")
         print(table({mode: metrics(o) for mode, o in outcomes.items()}))
         parts = {part: metrics(judge(here, qs)) for part, qs in subsets(questions).items()}
         print(f"\nthe default (rerank = {here.mode()}) by subset; paraphrase = users' own words, with the unanswerable questions")
@@ -336,7 +339,11 @@ def _bench(args, settings: Settings) -> int:
     from .bench import scales, stores, waits, ways_in
     from .bench.measure import write
     questions = [q.question for q in load_questions()]
-    if args.ingest:
+    if args.adding:
+        from .bench import adding
+        result = adding.bench_adding(settings.data_dir, quick=args.quick)
+        print(adding.table(result))
+    elif args.ingest:
         from .bench.ingest import bench_ingest, table as ingest_table   # dask: the "cluster" extra
         result = bench_ingest(CORPORA["other-cities"], settings.model)
         print(ingest_table(result))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from .rerank import REGION
+from .ranking.rerank import REGION
 
 _FOLLOW_UP = re.compile(r"^(那么?|那|还有|另外|同时|其中|它|其|他|她|这|该|此|what about|and|how about)", re.I)
 _YEAR = re.compile(r"(19|20)\d{2}年?")

@@ -10,22 +10,26 @@ from pathlib import Path
 
 import numpy as np
 
-from . import calibration as calibrations
-from .answer import Answer, Hit, best_sentence
+from .ranking import calibration as calibrations
+from .ranking.answer import Answer, Hit, best_sentence
 from .conversation import check_history, rewrite
 from .documents.document import IngestError
 from .documents.folder import seed_corpus
 from .documents import library
 from .encoders import Encoder, load_encoder
-from .fusion import rrf_fusion, weighted_fusion
+from .ranking.fusion import rrf_fusion, weighted_fusion
 from .glossary import Glossary
-from .passages import Passages
-from .query import Query, prepare
-from .decide import Decision, decide
-from .rerank import REGION
-from .second_stage import LearnedStage, RuleStage, SecondStage
+from .ranking.passages import Passages
+from .ranking.query import Query, prepare
+from .ranking.decide import Decision, decide
+from .ranking.rerank import REGION
+from .ranking.second_stage import LearnedStage, RuleStage, SecondStage
 from .settings import Settings
-from .stores import Filters, Report, Store, open_store
+from .documents.library import Added
+from .indexing import Indexer, Report
+from .indexing.indexer import CACHE, Parsed
+from .indexing.plan import Update
+from .stores import Filters, Listing, Store, open_store
 from .text import has_chinese, names_in, romanized_names
 
 # Search constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
@@ -65,10 +69,10 @@ class Engine:
     def __init__(self, data_dir: str | Path | None = None, index_dir: str | Path | None = None,
                  model: str | None = None, encoder: Encoder | None = None, progress: bool = True,
                  settings: Settings | None = None, store: str | None = None, opened: Store | None = None,
-                 update: str = "add"):
+                 update: Update = "add"):
         """Settings come from the environment (QA_HOME, QA_DATA_DIR, ...; see qa.settings) unless given;
-        the arguments win over both. `opened` is a store opened already (the bench builds its own);
-        `update` is what opening does with the corpus folder ("none": read the store as it is)."""
+        the arguments win over both. `opened` is a store opened already (the bench makes its own);
+        `update` is what opening does with the corpus folder (indexing.plan; "none": the store as it is)."""
         base = settings or Settings.from_env()
         self.settings = replace(base, data_dir=Path(data_dir or base.data_dir),
                                 index_dir=Path(index_dir or base.index_dir), model=model or base.model,
@@ -76,51 +80,94 @@ class Engine:
         if self.settings.wants_seed():
             seed_corpus(self.settings.data_dir)
         self.encoder = encoder or load_encoder(self.settings.model, self.settings.runtime)
+        self._given_encoder, self._uploads_encoder = encoder is not None, None
         self.calibration = calibrations.load(self.settings.index_dir, self.encoder.name)
         self.progress = progress
         self._stages: dict[str, SecondStage] = {"rules": RuleStage()}
-        self._lock = threading.Lock()      # searches vs swapping the store in
-        self._writing = threading.Lock()   # one change of the corpus at a time (reload, remove)
-        self._attach(opened or open_store(self.settings, self.encoder, update, progress=progress))
+        self._lock = threading.Lock()      # a search sees one state of the corpus from ranking to citations
+        self.store = opened or open_store(self.settings, self.encoder.name, self.encoder.dim, update == "rebuild")
+        self.passages = Passages(self.store)
+        self.indexer = Indexer(self.store, self.encoder, self.settings.data_dir, self.settings.index_dir / CACHE)
+        self.report = Report()
+        self._attach()
+        if update != "none":
+            self.sync(update)
 
-    def _attach(self, store: Store) -> None:
-        """Switch to a newly opened store (callers hold self._lock once searches may be running)."""
-        self._names = romanized_names((f"{d.title} {d.district} {d.author}" for d in store.documents), REGION)
-        self.districts = sorted({d.district for d in store.documents if d.district})
-        self.glossary = Glossary.for_corpus(self.settings.data_dir)
-        self.passages = Passages(store)
-        self.store = store
+    def _attach(self) -> None:
+        """Take in what the store holds now: its documents' names and districts, the glossary."""
+        listing = self.store.listing()
+        names = romanized_names((f"{d.title} {d.district} {d.author}" for d in listing.documents), REGION)
+        glossary = Glossary.for_corpus(self.settings.data_dir)
+        with self._lock:
+            self._names, self.glossary = names, glossary
+            self.districts = sorted({d.district for d in listing.documents if d.district})
+            self.passages.forget()
 
-    def reload(self, update: str = "add", callback: Callable[[int, int], None] | None = None) -> Report:
-        """Re-read the corpus folder into the store: "add" its new documents (what opening does), "sync"
-        changed ones too, or "rebuild" the store as the folder (see stores.base.plan); only new chunks are
-        embedded. Searches keep running on the old store until the new one is swapped in; a remove waits,
-        so that no reload brings back what it deleted."""
-        with self._writing:
-            store = open_store(self.settings, self.encoder, update, self.progress, callback)
-            with self._lock:
-                self._attach(store)
-        return store.report
+    def listing(self) -> Listing:
+        """The documents the engine searches now, with their passage counts and fingerprint."""
+        return self.store.listing()
+
+    def sync(self, update: Update = "add", callback: Callable[[int, int], None] | None = None) -> Report:
+        """Bring the store up to date with the corpus folder: "add" its new documents (what opening does),
+        "sync" changed ones too, or "rebuild" the store as the folder (indexing.plan); only new chunks are
+        embedded, and searches go on meanwhile."""
+        report = self.indexer.sync(update, self.progress, callback)
+        self.report = report
+        self._attach()
+        return report
+
+    def add(self, paths: list[str | Path], title: str | None = None, date: str | None = None,
+            author: str | None = None, district: str | None = None, names: list[str] | None = None,
+            callback: Callable[[int, int], None] | None = None,
+            report: Callable[[Added], None] | None = None) -> int:
+        """Add files to the corpus folder and index them: each parsed once, only they embedded and written,
+        whatever the corpus's size. Each file's outcome goes to `report` (a bad file is reported, never
+        raised) before indexing starts; returns the chunks embedded."""
+        s = self.settings
+        results, parsed = library.add_parsed(s.data_dir, paths, title, date, author, district, s.max_file_mb, names)
+        for result in results:
+            (report or (lambda r: None))(result)
+        return self.index(parsed, callback)
+
+    def index(self, parsed: list[Parsed], callback: Callable[[int, int], None] | None = None,
+              background: bool = False) -> int:
+        """Index documents already in the corpus folder, as library.add_parsed gives them; returns the
+        chunks embedded. `background`: embed on settings.upload_threads, leaving the rest to searches."""
+        encoder = self._background_encoder() if background else None
+        embedded = self.indexer.index(parsed, self.progress and not background, callback, encoder=encoder)
+        self._attach()
+        return embedded
+
+    def _background_encoder(self) -> Encoder | None:
+        """The encoder uploads embed with: the engine's model on fewer threads (None: the engine's own,
+        for an encoder given from outside)."""
+        if self._given_encoder:
+            return None
+        if self._uploads_encoder is None:
+            self._uploads_encoder = load_encoder(self.settings.model, self.settings.runtime, self.settings.upload_threads)
+        return self._uploads_encoder
+
+    def refresh(self) -> None:
+        """See what other processes wrote to the store since (a search worker beside the app's process)."""
+        self.store.refresh()
+        self._attach()
 
     def remove(self, doc_id: str) -> str:
-        """Delete a document from the corpus folder (with its original) and from the store; says what
-        was removed. The only way, with a rebuild, that rows leave a store."""
-        with self._writing, self._lock:
-            known = {d.doc_id: d for d in self.store.documents}
-            in_folder = any(d.doc_id == doc_id for d in library.documents(self.settings.data_dir)) \
-                if self.settings.data_dir.is_dir() else False
-            if doc_id not in known and not in_folder:
-                raise IngestError(f"no document {doc_id!r}; documents are: {', '.join(sorted(known))}")
-            title = known[doc_id].title if doc_id in known else doc_id
-            if in_folder:
-                library.remove(self.settings.data_dir, doc_id)
-            self.store.remove([doc_id])
-            self._attach(self.store)
+        """Delete a document from the corpus folder (with its original) and from the store; says what was
+        removed. It does not wait for an embedding under way (that document is then not written)."""
+        known = self.store.listing().by_id
+        in_folder = self.settings.data_dir.is_dir() and any(
+            d.doc_id == doc_id for d in library.documents(self.settings.data_dir))
+        if doc_id not in known and not in_folder:
+            raise IngestError(f"no document {doc_id[:200]!r}; documents are: {', '.join(sorted(known))}")
+        title = known[doc_id].title if doc_id in known else doc_id
+        self.indexer.remove([doc_id])
+        self._attach()
         return f"removed {doc_id} ({title})"
 
     def query(self, text: str) -> Query:
         """A question made ready to search: glossary expansion, vector, weighted terms, constraints."""
-        return prepare(text, self.store, self.glossary, self.encoder, self._names)
+        return prepare(text, self.store.vocabulary, self.glossary, self.encoder, self._names)
 
     # -- ranking -----------------------------------------------------------------------------------
     def rank(self, query: Query, mode: str = "rerank", doc_ids=None, district: str | None = None,
@@ -128,7 +175,7 @@ class Engine:
         """All candidates best first under one ranking mode (see MODES)."""
         if mode not in MODES:
             raise ValueError(f"unknown ranking mode {mode!r}: use one of {', '.join(MODES)}")
-        if not self.store.count:
+        if not self.store.listing().count:
             return Ranking(*(np.zeros(0),) * 4)
         found = self.store.retrieve(query.text, " ".join(query.expansion.added), GLOSSARY_WEIGHT, query.vector,
                                     CANDIDATES, Filters(frozenset(doc_ids or ()), district or "", filter_year(year)))
@@ -200,12 +247,12 @@ class Engine:
             notices.append(f"结合上文检索：{searched}")
         if names := names_in(searched, self._names):
             notices.append("拼音人名/地名对应为：" + "、".join(names))
-        if not text or not self.store.count:
+        if not text or not self.store.listing().count:
             return Answer(text, (), "", True, 0.0, searched, tuple(notices or ["问题为空或没有可检索的内容"]))
         query = self.query(searched)
         if query.expansion.pairs:
             notices.append(query.expansion.notice())
-        with self._lock:   # one store from ranking to citations, even if reload() swaps it meanwhile
+        with self._lock:   # one state of the corpus from ranking to citations
             return self.answer(text, query, self.rank(query, mode, doc_ids, district, year), k, notices)
 
     def answer(self, text: str, query: Query, ranking: Ranking, k: int, notices: list[str]) -> Answer:
@@ -226,7 +273,7 @@ class Engine:
                       tuple(dict.fromkeys(form for forms, _ in query.terms.weighted for form in forms)))
 
     def decision(self, query: Query, ranking: Ranking, cross_lingual: bool) -> Decision:
-        """Answer or abstain on a ranking's top passage (qa.decide, which `eval` reads as well)."""
+        """Answer or abstain on a ranking's top passage (qa.ranking.decide, which `eval` reads as well)."""
         top = self.passages.context(int(ranking.positions[0]))
         learned = ranking.answers is not None
         below = self.stage("learned").abstain_below if learned else 0.5
@@ -246,9 +293,9 @@ def instead(missing: tuple[str, ...], citation: str, said: str) -> str:
 
 def stats(engine: Engine) -> dict:
     """Corpus and store figures for the CLI, the chat's header and the API's health."""
-    per_doc = engine.store.per_document()
-    return {"documents": len(engine.store.documents), "passages": engine.store.count,
-            "model": engine.store.model, "dim": int(engine.encoder.dim), "store": engine.settings.store or "local",
+    listing = engine.listing()
+    return {"documents": len(listing.documents), "passages": listing.count,
+            "model": listing.model, "dim": int(engine.encoder.dim), "store": engine.settings.store or "local",
             "index_dir": str(engine.settings.index_dir),
-            "per_document": {d.doc_id: {"title": d.title, "date": d.date, "passages": per_doc.get(d.doc_id, 0)}
-                             for d in engine.store.documents}}
+            "per_document": {d.doc_id: {"title": d.title, "date": d.date, "passages": listing.passages.get(d.doc_id, 0)}
+                             for d in listing.documents}}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .calibration import Calibration
+from .ranking.calibration import Calibration
 from .engine import Engine
 from .settings import CHECKOUT, SHIPPED_CORPUS
 from .text import has_chinese

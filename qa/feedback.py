@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from .answer import Answer
+from .ranking.answer import Answer
 
 Verdict = Literal["right", "wrong", "not_in_documents", "wrong_citation"]
 VERDICTS: tuple[str, ...] = ("right", "wrong", "not_in_documents", "wrong_citation")

@@ -5,6 +5,7 @@ or not at all, and a rerun skips every document Milvus already lists with the sa
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,9 +17,12 @@ from .documents.folder import corpus_files, load_catalog, read_document
 from .encoders import load_encoder
 from .progress import Progress
 from .settings import Settings
-from .stores.base import shipped_vectors, signature
-from .stores.milvus import MilvusStore, connect
-from .stores.milvus_schema import create
+from .indexing import Indexer
+from .indexing.vectors import shipped_vectors
+from .stores import open_store
+from .stores.factory import kind
+from .stores.base import signature
+from .stores.milvus_schema import connect, create
 from .text import corpus_terms
 
 _open: dict[tuple, tuple] = {}     # on a worker: (store, encoder) per settings, made for its first document
@@ -38,15 +42,16 @@ class Ingested:
 
 def _write(settings: Settings, threads: int, doc: Document, chunks: list[Chunk], known: dict,
            words: list[str]) -> int:
-    """On a worker: embed one document's chunks (those without a known vector) and write its rows."""
+    """On a worker: embed one document's chunks (those without a known vector) and write its rows, through
+    the same Indexer as every other way in (it sees no corpus folder: the known vectors come along)."""
     key = (settings.store, settings.collection, settings.model, settings.runtime, threads)
     if key not in _open:
         encoder = load_encoder(settings.model, settings.runtime, threads)
-        _open[key] = (MilvusStore.open(settings.store, Path(os.devnull), encoder, settings.collection,
-                                       settings.token, update="none", progress=False), encoder)
-    store, encoder = _open[key]
-    store.add_document(doc, chunks, encoder, known=known, words=words)
-    return sum(1 for c in chunks if c.id not in known)
+        store = open_store(settings, encoder.name, encoder.dim)
+        _open[key] = Indexer(store, encoder, Path(os.devnull), Path(tempfile.mkdtemp(prefix="qa-ingest-")))
+    indexer = _open[key]
+    indexer.store.vocabulary.tokenizer.learn(words)    # each document counted as the whole corpus will be
+    return indexer.index([(doc, chunks)], progress=False, reuse_stored=False, known=known)
 
 
 def _cluster(address: str | None, workers: int) -> Client:
@@ -64,7 +69,7 @@ def ingest(folder: Path, settings: Settings, cluster: str | None = None, workers
     if workers < 1:
         raise IngestError(f"workers {workers}: a local cluster needs at least 1 (2 on this machine's 2 cores)")
     store_uri = settings.store or ""
-    if not store_uri.startswith(("http://", "https://", "tcp://")):
+    if kind(store_uri) != "milvus":
         raise IngestError(f"ingest writes from several processes, which Milvus Lite's file {store_uri or '(none)'} "
                           "cannot take: start `milvus-lite server --data-dir DIR` (or use a Milvus server) and pass "
                           "--store http://127.0.0.1:19530")
@@ -75,13 +80,12 @@ def ingest(folder: Path, settings: Settings, cluster: str | None = None, workers
     catalog = load_catalog(folder)
     documents = [read_document(path, catalog) for path in files]
     encoder = load_encoder(settings.model, settings.runtime)
-    milvus = connect(store_uri, settings.token)
+    milvus = connect(store_uri.replace("milvus://", "http://", 1), settings.token)
     words = sorted(set(corpus_terms(c.text for _, cs in documents for c in cs)))
     if not milvus.has_collection(settings.collection):   # its analyzer takes the corpus's terms, as on open
         create(milvus, settings.collection, encoder.dim, words)
-    store = MilvusStore.open(store_uri, Path(os.devnull), encoder, settings.collection, settings.token,
-                             update="none", progress=False)
-    held = store.signatures()
+    store = open_store(settings, encoder.name, encoder.dim)
+    held = store.listing().signatures
     as_held = {d.doc_id: held.get(d.doc_id) == signature([c.id for c in cs]) for d, cs in documents}
     todo = [(d, cs) for d, cs in documents if not as_held[d.doc_id]]
     skipped = tuple(d for d, same in as_held.items() if same)

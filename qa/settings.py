@@ -68,6 +68,7 @@ class Settings:
     max_upload_passages: int = 3000   # passages per upload through the server (about 2 minutes of embedding here,
                                       # at 26 passages/s: bench --waits); bigger files: `reform-qa add`
     workers: int = 1                  # search processes of the app (2: one per core of this machine)
+    upload_threads: int = 1           # threads an upload embeds on, leaving the other core to searches (bench --waits)
     seed: bool = False                # data_dir is a home's corpus folder: the shipped corpus fills it when new
 
     @classmethod

@@ -114,6 +114,14 @@ class Tokenizer:
         for word in self.words:
             self._jieba.add_word(word, freq=100000)
 
+    def learn(self, words: Iterable[str]) -> list[str]:
+        """Add terms jieba must not split (a new document's); returns those it did not know."""
+        new = sorted(set(words).difference(self.words))
+        for word in new:
+            self._jieba.add_word(word, freq=100000)
+        self.words = sorted({*self.words, *new})
+        return new
+
     def __call__(self, text: str) -> list[str]:
         text = searchable(text)   # “620”工程 and 620工程 tokenize alike
         tokens = [t.strip() for t in self._jieba.cut_for_search(text, HMM=True)]

@@ -9,7 +9,7 @@ import uuid
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .documents.library import Added, add
+from .documents.library import Added, add_parsed
 from .engine import Engine
 
 KEEP = 100      # finished uploads remembered for their status
@@ -49,6 +49,7 @@ class Uploads:
         self.engine = engine
         self._uploads: dict[str, Upload] = {}
         self._lock = threading.Lock()
+        self._embedding = threading.Lock()     # one upload embeds at a time (deletes never wait for it)
         self._file = state_file
         for upload in self._read():
             self._uploads[upload.id] = upload
@@ -79,7 +80,7 @@ class Uploads:
             waiting = [u.id for u in self._uploads.values() if not u.finished]
         upload = Upload(uuid.uuid4().hex[:12], (), "embedding", started=time.monotonic())
         self._set(upload)
-        threading.Thread(target=self._embed, args=(upload.id, waiting), daemon=True, name="resume").start()
+        threading.Thread(target=self._embed, args=(upload.id, None, waiting), daemon=True, name="resume").start()
         return upload
 
     def start(self, paths: list[str | Path], names: list[str] | None = None, title: str | None = None,
@@ -87,19 +88,27 @@ class Uploads:
         """Add the files to the corpus folder now (a bad file is reported and skipped) and embed the new
         passages in the background; returns the upload, to follow with get()."""
         s = self.engine.settings
-        files = tuple(add(s.data_dir, paths, title, date, None, district, s.max_file_mb, names=names,
-                          max_passages=s.max_upload_passages))
+        added, parsed = add_parsed(s.data_dir, paths, title, date, None, district, s.max_file_mb, names=names,
+                                   max_passages=s.max_upload_passages)
+        files = tuple(added)
         added = any(f.status == "added" for f in files)
         upload = Upload(uuid.uuid4().hex[:12], files, "embedding" if added else "done", started=time.monotonic())
         self._set(upload)
         if added:
-            threading.Thread(target=self._embed, args=(upload.id,), daemon=True, name=f"upload-{upload.id}").start()
+            threading.Thread(target=self._embed, args=(upload.id, parsed), daemon=True,
+                             name=f"upload-{upload.id}").start()
         return upload
 
     def busy(self) -> bool:
         """Whether anything is still being embedded."""
         with self._lock:
             return any(not u.finished for u in self._uploads.values())
+
+    def embedding(self) -> dict:
+        """Passages done and to do over the uploads still embedding (the health's progress)."""
+        with self._lock:
+            running = [u for u in self._uploads.values() if not u.finished]
+        return {"done": sum(u.done for u in running), "total": sum(u.total for u in running)}
 
     def get(self, upload_id: str) -> Upload | None:
         """The upload's current status (None for an id this server never gave)."""
@@ -121,7 +130,8 @@ class Uploads:
                 del self._uploads[old.id]
             self._write()
 
-    def _embed(self, upload_id: str, also: list[str] = ()) -> None:
+    def _embed(self, upload_id: str, parsed: list | None, also: list[str] = ()) -> None:
+        """Index an upload's parsed files (None: whatever the folder has that the store lacks)."""
         start = time.monotonic()
         also = [a for a in also if a != upload_id]
 
@@ -130,9 +140,13 @@ class Uploads:
             left = (total - done) / rate if done and rate else None
             self._set(replace(self.get(upload_id), done=done, total=total, seconds_left=left))
         try:
-            report = self.engine.reload(callback=progress)
-            if report.not_written:
-                raise RuntimeError(report.not_written)
+            with self._embedding:
+                if parsed is None:
+                    report = self.engine.sync(callback=progress)
+                    if report.not_written:
+                        raise RuntimeError(report.not_written)
+                else:
+                    self.engine.index(parsed, callback=progress, background=True)
         except Exception as e:   # the files stay in the corpus folder; the next open embeds them
             self._set(replace(self.get(upload_id), state="failed",
                               error=f"{e}; the files are in the corpus folder and will "

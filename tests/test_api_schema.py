@@ -53,5 +53,5 @@ def test_generated_requests_get_no_server_error_and_answers_match_the_schema(cas
 
 def test_the_generated_requests_without_the_token_left_every_document_in_place(engine_under_fuzz):
     from conftest import DOCS
-    assert sorted(d.doc_id for d in engine_under_fuzz.store.documents) == sorted(DOCS)
+    assert sorted(d.doc_id for d in engine_under_fuzz.listing().documents) == sorted(DOCS)
     assert sorted(p.stem for p in engine_under_fuzz.settings.data_dir.glob("*.txt")) == sorted(DOCS)

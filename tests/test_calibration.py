@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from qa import calibration
-from qa.calibration import Calibration
+from qa.ranking import calibration
+from qa.ranking.calibration import Calibration
 from qa.evaluate import Question, calibrate
 
 

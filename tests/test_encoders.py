@@ -8,7 +8,7 @@ from qa.encoders import DEFAULT_MODEL, E5Encoder, E5OnnxEncoder, EncoderError, l
 from qa.encoders.e5_file import E5FileError, read_e5_file
 from qa.engine import Engine
 from qa.settings import SHIPPED_CORPUS
-from qa.stores.base import shipped_vectors
+from qa.indexing.vectors import shipped_vectors
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def test_judgements_export_as_gold_questions_that_eval_runs(engine, tmp_path):
     nothing = engine.ask("上海2019年GDP是多少", k=3)
     vague = engine.ask("营商环境", k=3)
     for answer in (right, chosen, nothing, vague):
-        feedback.remember(answer, [], engine.store.fingerprint)
+        feedback.remember(answer, [], engine.listing().fingerprint)
     feedback.judge(right.answer_id, "right")
     target = next(h for h in chosen.hits if "85.6%" in h.text)
     feedback.judge(chosen.answer_id, "wrong", target.chunk_id, "这段才是答案")
@@ -57,7 +57,7 @@ WRITER = """
 import sys
 sys.path[:0] = [{root!r}]
 from qa.feedback import Feedback
-from qa.answer import Answer, Hit
+from qa.ranking.answer import Answer, Hit
 fb = Feedback({db!r})
 for i in range(150):
     a = Answer("q%d" % i, (Hit("t", 1.0, "d", "T", "", 1, "", "c", chunk_id="x"),), "", False, 1.0)
@@ -85,7 +85,7 @@ def test_the_cli_exports_feedback_and_eval_runs_the_export(tmp_path):
     fb = Feedback(engine.settings.feedback_file())
     for q in ("2019年镇海GDP是多少？", "江北城乡居民收入倍差是多少"):
         answer = engine.ask(q)
-        fb.remember(answer, [], engine.store.fingerprint)
+        fb.remember(answer, [], engine.listing().fingerprint)
         fb.judge(answer.answer_id, "right")
     listed = qa("feedback", "list")
     exported = qa("feedback", "export", "--out", str(tmp_path / "gold.jsonl"))

@@ -48,7 +48,7 @@ def test_the_engine_expands_shows_and_finds(engine, tmp_path):
     answer = engine.ask("2019年GDP多少", k=1)                 # the product's glossary serves every corpus
     assert any(n.startswith("同义扩展：GDP→地区生产总值") for n in answer.notices) and "1021.6亿元" in answer.hits[0].text
     (engine.settings.data_dir / "glossary.tsv").write_text("一号改革工程\t头号改革\n", encoding="utf-8")
-    engine.reload()                                              # and a corpus may add its own
+    engine.sync()                                              # and a corpus may add its own
     answer = engine.ask("头号改革是什么", k=1)
     assert "同义扩展：头号改革→一号改革工程" in answer.notices and "一号改革工程" in answer.hits[0].text
 

@@ -177,25 +177,25 @@ def small_disk(tmp_path):
 
 def test_a_full_disk_keeps_the_index_as_it_was_leaves_no_half_build_and_later_asks_answer(corpus, small_disk):
     from conftest import HashEncoder
-    from qa.stores.local import open_local
+    from qa import Engine
     index_dir = small_disk / "index"
-    before = open_local(corpus, index_dir, HashEncoder(), progress=False)
+
+    def open_engine():
+        return Engine(data_dir=corpus, index_dir=index_dir, encoder=HashEncoder(), progress=False)
+    before = open_engine().listing()
+    segments = sorted((index_dir / "segments").iterdir())
     filler = small_disk / "filler"
     free = lambda: __import__("shutil").disk_usage(small_disk).free
     filler.write_bytes(b"\0" * max(free() - 24 * 1024, 0))          # the disk is full but for 24 KB
     big = corpus / "宁海年鉴.txt"
     big.write_text("宁海年鉴\n\n" + "\n\n".join(f"宁海县第{i}个项目建成，接待游客{i}万人次。" * 8 for i in range(300)),
                    encoding="utf-8")
-    after = open_local(corpus, index_dir, HashEncoder(), progress=False)
-    assert after.fingerprint == before.fingerprint                    # the old index, still answering
-    assert "could not write the index" in after.report.not_written and "free space" in after.report.not_written
-    live = (index_dir / "CURRENT").read_text().strip()
-    assert [p.name for p in index_dir.glob("build-*")] == [live]      # no half-written build left
-    from qa import Engine
-    engine = Engine(data_dir=corpus, index_dir=index_dir, encoder=HashEncoder(), progress=False)
+    engine = open_engine()
+    assert engine.listing().fingerprint == before.fingerprint           # the old index, still answering
+    assert "could not write the index" in engine.report.not_written and "free space" in engine.report.not_written
+    assert sorted((index_dir / "segments").iterdir()) == segments      # no half-written segment left
     assert "1021.6亿元" in engine.ask("2019年地区生产总值是多少", k=3, doc_ids=["report"]).hits[0].text
-    assert any("could not write the index" in n for n in engine.store.report.notices())
+    assert any("could not write the index" in n for n in engine.report.notices())
     filler.unlink()
-    fixed = open_local(corpus, index_dir, HashEncoder(), progress=False)
-    assert any(c.doc_id == "宁海年鉴" for c in fixed.chunks) and not fixed.report.not_written
-
+    fixed = open_engine()
+    assert "宁海年鉴" in fixed.listing().by_id and not fixed.report.not_written

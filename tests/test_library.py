@@ -51,7 +51,7 @@ def test_gbk_utf16_docx_pdf_and_html_go_in_and_answer_with_citations(engine, cor
                                    encoding="utf-8")
     results = add(corpus, [src])
     assert [r.status for r in results] == ["added"] * 5, results
-    engine.reload()
+    engine.sync()
 
     def top(question):
         return engine.search(question, k=1)[0]
@@ -124,9 +124,9 @@ def test_adding_a_document_embeds_only_its_chunks(engine, corpus, encoder, tmp_p
     new = tmp_path / "new.txt"
     new.write_text("鄞州简讯\n\n鄞州区建成数字经济产业园。", encoding="utf-8")
     add(corpus, [new])
-    engine.reload()
+    engine.sync()
     new_chunks = [c for c in engine.store.chunks if c.doc_id == "new"]
-    assert new_chunks and engine.store.embedded == len(new_chunks) == encoder.texts - before
+    assert new_chunks and engine.report.embedded == len(new_chunks) == encoder.texts - before
 
 
 def test_markdown_headings_lose_their_markup_and_a_text_without_passages_is_refused(engine, corpus, tmp_path):
@@ -135,6 +135,6 @@ def test_markdown_headings_lose_their_markup_and_a_text_without_passages_is_refu
     results = {r.path: r for r in add(corpus, [tmp_path / "notes.md", tmp_path / "title-only.txt"])}
     assert results["notes.md"].status == "added"
     assert results["title-only.txt"].status == "error" and "no passage" in results["title-only.txt"].message
-    engine.reload()
+    engine.sync()
     hit = engine.search("慈溪小家电产业园入驻企业", k=1)[0]
     assert hit.title == "慈溪简讯" and "86家" in hit.text

@@ -13,6 +13,7 @@ import qa.stores.milvus_writer as milvus_writer
 from conftest import free_port, wait_for_port
 from qa import Engine
 from qa.documents.library import add
+from qa.stores import Rows, StoreError
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def milvus(corpus, tmp_path, encoder):
 
 
 def test_builds_and_answers_like_the_local_store(milvus, engine):
-    assert type(milvus.store).__name__ == "MilvusStore" and milvus.store.embedded == milvus.store.count
+    assert type(milvus.store).__name__ == "MilvusStore" and milvus.report.embedded == milvus.listing().count
     for question in ("2019年地区生产总值是多少", "城乡居民收入倍差", "一号改革工程"):
         here, there = milvus.ask(question, k=1), engine.ask(question, k=1)
         assert here.hits[0].chunk_id == there.hits[0].chunk_id and here.hits[0].citation == there.hits[0].citation
@@ -40,7 +41,7 @@ def test_filters_are_evaluated_by_milvus(milvus):
 def test_reopening_embeds_nothing(milvus, corpus, tmp_path, encoder):
     again = Engine(data_dir=corpus, index_dir=tmp_path / "index", encoder=encoder, progress=False,
                    store=str(tmp_path / "milvus.db"))
-    assert again.store.embedded == 0 and len(again.store.stored_ids()) == again.store.count
+    assert again.report.embedded == 0 and len(again.store.stored_ids()) == again.listing().count
 
 
 def test_text_fields_are_cut_to_milvus_byte_limits():
@@ -52,8 +53,8 @@ def test_add_and_remove_a_document_round_trip(milvus, corpus, tmp_path):
     new = tmp_path / "象山.txt"
     new.write_text("象山简讯\n\n象山县远洋渔业捕捞量达到42万吨，同比增长。", encoding="utf-8")
     assert add(corpus, [new])[0].status == "added"
-    milvus.reload()
-    assert milvus.store.embedded == 1 and "42万吨" in milvus.search("象山远洋渔业捕捞量", k=1)[0].text
+    milvus.sync()
+    assert milvus.report.embedded == 1 and "42万吨" in milvus.search("象山远洋渔业捕捞量", k=1)[0].text
     assert milvus.remove("象山") == "removed 象山 (象山简讯)"
     assert "象山" not in set(milvus.store.stored_ids().values())
     assert all("42万吨" not in h.text for h in milvus.search("象山远洋渔业捕捞量", k=3))
@@ -78,8 +79,8 @@ def test_a_failed_insert_leaves_no_partial_document(milvus, corpus, tmp_path, mo
     doc = next(d for d in load_corpus(corpus)[0] if d.doc_id == "长文")
     chunks = [c for c in load_corpus(corpus)[1] if c.doc_id == "长文"]
     assert len(chunks) > 2
-    with pytest.raises(RuntimeError, match="mid-way"):
-        milvus.store.add_document(doc, chunks, encoder)
+    with pytest.raises(StoreError, match="mid-way"):
+        milvus.store.put([Rows(doc, tuple(chunks), encoder.encode([c.text for c in chunks]))])
     assert calls["n"] == 2 and "长文" not in set(milvus.store.stored_ids().values())
 
 
@@ -100,12 +101,12 @@ def test_two_processes_share_one_milvus_server_and_see_each_others_additions(cor
             [sys.executable, "-c", f"import sys; sys.path[:0] = {[str(tmp_path.parent), os.path.dirname(__file__)]!r};"
              "from conftest import HashEncoder; from qa import Engine;"
              f"e = Engine(data_dir={str(corpus)!r}, index_dir={str(tmp_path / 'ix2')!r}, encoder=HashEncoder(),"
-             f" progress=False, store={uri!r}); print(e.store.embedded)"],
+             f" progress=False, store={uri!r}); print(e.report.embedded)"],
             capture_output=True, text=True, timeout=300, cwd=os.path.dirname(os.path.dirname(__file__)))
         assert other.returncode == 0, other.stderr
         assert other.stdout.strip().splitlines()[-1] == "1"
-        first.reload()                                        # the first sees it without embedding it again
-        assert first.store.embedded == 0 and "120万人次" in first.search("十里红妆文化园接待游客", k=1)[0].text
+        first.sync()                                        # the first sees it without embedding it again
+        assert first.report.embedded == 0 and "120万人次" in first.search("十里红妆文化园接待游客", k=1)[0].text
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -136,7 +137,7 @@ def test_rows_of_a_document_milvus_does_not_list_are_never_cited(milvus, corpus,
     doc = Document("half", "半截文件", "2024")
     chunks = [Chunk(f"half{i}", "half", f"半截文件第{i}段：象山县远洋渔业捕捞量42万吨。", i) for i in range(3)]
     vectors = encoder.encode([c.text for c in chunks])
-    milvus.store.client.upsert(milvus.store.collection, chunk_rows(doc, chunks[1:], vectors[1:], encoder, 1, chunks))
+    milvus.store.client.upsert(milvus.store.collection, chunk_rows(doc, chunks[1:], vectors[1:], "hash-encoder/64", 1, chunks))
     milvus.store.client.flush(milvus.store.collection)
     assert "half" in set(milvus.store.stored_ids().values())
     assert all(h.doc_id != "half" for h in milvus.search("象山县远洋渔业捕捞量", k=10))
@@ -148,8 +149,7 @@ def test_a_document_written_again_keeps_no_rows_of_its_earlier_version(milvus, c
     doc = next(d for d in docs if d.doc_id == "jiangbei")
     old = [c for c in chunks if c.doc_id == "jiangbei"]
     new = [type(old[0])("jb-new", "jiangbei", "江北区2025年城镇化率达到86%。", 1)]
-    milvus.store.add_document(doc, new, encoder)
-    milvus.store.refresh()
+    milvus.store.put([Rows(doc, tuple(new), encoder.encode([c.text for c in new]))])
     rows = milvus.store.stored_ids()
     assert [i for i, d in rows.items() if d == "jiangbei"] == ["jb-new"] and not set(c.id for c in old) & set(rows)
-    assert [d.doc_id for d in milvus.store.documents].count("jiangbei") == 1
+    assert [d.doc_id for d in milvus.listing().documents].count("jiangbei") == 1

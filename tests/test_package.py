@@ -39,7 +39,7 @@ def test_the_console_command_answers_from_another_directory(installed):
     assert "embedding" not in proc.stderr                         # the shipped corpus's vectors ship with it
     out = json.loads(proc.stdout)
     assert "1021.6亿元" in out["hits"][0]["text"] and out["hits"][0]["citation"].startswith("《政府工作报告")
-    assert (home / "data" / "catalog.json").is_file() and (home / "embeddings" / "CURRENT").is_file()
+    assert (home / "data" / "catalog.json").is_file() and (home / "embeddings" / "manifest.json").is_file()
     assert list(elsewhere.iterdir()) == []                      # nothing written where it was run
 
 
@@ -47,7 +47,7 @@ def test_import_qa_in_a_script_uses_the_installed_copy_and_embeds_nothing_again(
     bin_dir, env, home, elsewhere = installed
     script = ("import qa, json; e = qa.Engine(progress=False); a = e.ask('那江北呢？', history=['镇海城乡居民收入倍差是多少？']);"
               "print(json.dumps({'file': qa.__file__, 'query': a.query, 'top': a.hits[0].text,"
-              " 'embedded': e.store.embedded, 'data': str(e.settings.data_dir)}, ensure_ascii=False))")
+              " 'embedded': e.report.embedded, 'data': str(e.settings.data_dir)}, ensure_ascii=False))")
     subprocess.run([str(bin_dir / "reform-qa"), "index"], cwd=elsewhere, env=env, check=True, capture_output=True,
                    timeout=600)
     proc = subprocess.run([str(bin_dir / "python"), "-c", script], cwd=elsewhere, env=env, capture_output=True,

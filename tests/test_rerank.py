@@ -1,5 +1,5 @@
 """Second stage: the question's years and places must be in the passage; terms that meet in a sentence count."""
-from qa.rerank import Constraints, Terms, constraints, proximity, rerank_score, unsupported, years_of
+from qa.ranking.rerank import Constraints, Terms, constraints, proximity, rerank_score, unsupported, years_of
 
 
 def test_a_question_pins_down_the_years_and_places_it_names():

@@ -1,4 +1,5 @@
-"""Nothing is lost or half-written: a killed build leaves the old index, writers queue, readers see whole indexes."""
+"""Nothing is lost or half-written: a killed write leaves the old index, writers queue, readers see whole
+documents, a killed embedding resumes, and two processes adding at once each embed only their own files."""
 import json
 import subprocess
 import sys
@@ -7,8 +8,9 @@ import time
 from pathlib import Path
 
 from conftest import HashEncoder
-from qa.stores.local import LocalStore, open_local
-from qa.documents.library import add
+from qa.engine import Engine
+from qa.indexing.vectors import BATCH
+from qa.stores.local import LocalStore
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -16,24 +18,32 @@ ROOT = TESTS.parent
 SLOW_WRITER = """
 import sys, time
 sys.path[:0] = [{root!r}, {tests!r}]
-import faiss
 from pathlib import Path
 from conftest import HashEncoder
-from qa.stores.local import open_local
+import qa.stores.segments as segments
+from qa.engine import Engine
 
-real_write = faiss.write_index
-def stalled_write(index, path):
-    real_write(index, path)
-    print("WRITING", flush=True)   # the build folder is half written: killed here
+real_write = segments.write_manifest
+def stalled_write(index_dir, manifest):
+    print("WRITING", flush=True)   # the new document's folder is written, the manifest not yet: killed here
     time.sleep(60)
-faiss.write_index = stalled_write
-open_local(Path({data!r}), Path({index!r}), HashEncoder(), progress=False)
+segments.write_manifest = stalled_write
+Engine(data_dir=Path({data!r}), index_dir=Path({index!r}), encoder=HashEncoder(), progress=False)
 """
 
 
-def test_killing_a_build_mid_write_leaves_the_previous_index_loadable(corpus, tmp_path):
+def open_engine(corpus, index_dir, encoder=None, update="add"):
+    return Engine(data_dir=corpus, index_dir=index_dir, encoder=encoder or HashEncoder(), progress=False,
+                  update=update)
+
+
+def segments(index_dir):
+    return sorted(p.name for p in (index_dir / "segments").glob("seg-*"))
+
+
+def test_killing_a_write_before_its_manifest_leaves_the_previous_index_loadable(corpus, tmp_path):
     index_dir = tmp_path / "index"
-    before = open_local(corpus, index_dir, HashEncoder(), progress=False)
+    before = open_engine(corpus, index_dir).listing()
     (corpus / "new.txt").write_text("新增文档\n\n镇海区新建一座图书馆，藏书五十万册。", encoding="utf-8")
     script = SLOW_WRITER.format(root=str(ROOT), tests=str(TESTS), data=str(corpus), index=str(index_dir))
     child = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
@@ -42,39 +52,44 @@ def test_killing_a_build_mid_write_leaves_the_previous_index_loadable(corpus, tm
     finally:
         child.kill()
         child.wait(timeout=10)
-    assert len(list(index_dir.glob("build-*"))) == 2            # the old build and the half-written one
-    survivor = LocalStore.load(index_dir)
-    assert survivor.fingerprint == before.fingerprint and len(survivor.chunks) == len(before.chunks)
-    after = open_local(corpus, index_dir, HashEncoder(), progress=False)   # the next update completes
-    assert any(c.doc_id == "new" for c in after.chunks)
-    assert after.embedded == 0      # its vector was kept as it was made (pending-vectors): nothing embeds twice
-    assert len(list(index_dir.glob("build-*"))) == 2            # the half-written folder is cleaned up
+    assert len(segments(index_dir)) == len(before.documents) + 1      # the half-done write's folder is there
+    survivor = LocalStore.open(index_dir, "hash-encoder", 64).listing()
+    assert survivor.fingerprint == before.fingerprint and survivor.count == before.count
+    counting = HashEncoder()
+    after = open_engine(corpus, index_dir, counting)                   # the next open completes it
+    assert "new" in after.listing().by_id
+    assert counting.texts == 0 and after.report.embedded == 0         # its vectors were kept as they were made
+    assert len(segments(index_dir)) == len(after.listing().documents)  # the stray folder is cleaned up
 
 
-def test_concurrent_adds_and_searches_never_see_a_partial_index(corpus, tmp_path):
+def test_concurrent_adds_and_searches_never_see_a_partial_document(corpus, tmp_path):
     index_dir = tmp_path / "index"
-    open_local(corpus, index_dir, HashEncoder(), progress=False)
-    errors, loads = [], []
+    open_engine(corpus, index_dir)
+    errors, seen, embedded = [], [], {}
 
     def writer(name):
         try:
+            encoder = HashEncoder()
+            engine = open_engine(corpus, index_dir, encoder, update="none")
             for i in range(3):
                 path = tmp_path / f"{name}-{i}.txt"
                 path.write_text(f"{name}文档{i}\n\n{name}第{i}号通报：推进改革项目{i}个，投资{i}亿元。", encoding="utf-8")
-                add(corpus, [path])
-                open_local(corpus, index_dir, HashEncoder(), progress=False)
+                engine.add([path])
+                time.sleep(0.2)
+            embedded[name] = encoder.texts
         except Exception as e:   # noqa: BLE001 - any failure is the test's failure
             errors.append(repr(e))
 
     def reader(stop):
-        from qa.engine import Engine
+        engine = open_engine(corpus, index_dir, update="none")
         while not stop.is_set():
             try:
-                index = LocalStore.load(index_dir)
-                assert index.vectors.shape[0] == len(index.chunks) == index.dense.ntotal
-                engine = Engine(data_dir=corpus, index_dir=index_dir, encoder=HashEncoder(), opened=index)
+                engine.refresh()                     # what the writers committed so far, read in
+                store = engine.store
+                assert store.embeddings.shape[0] == len(store.chunks) == store.dense.ntotal
+                assert store.listing().count == int(store.postings.alive.sum())
                 assert engine.search("改革", k=3)
-                loads.append(len(index.chunks))
+                seen.append(store.listing().count)
             except Exception as e:   # noqa: BLE001
                 errors.append(repr(e))
 
@@ -89,11 +104,11 @@ def test_concurrent_adds_and_searches_never_see_a_partial_index(corpus, tmp_path
     for t in readers:
         t.join(timeout=30)
     assert not errors, errors[:3]
-    assert loads and len(set(loads)) > 1                        # readers saw the index grow
+    assert seen and len(set(seen)) > 1                                 # readers saw the index grow
+    assert embedded == {"甲": 3, "乙": 3}              # a passage for each of its own 3 files, none of the other's
     catalog = json.loads((corpus / "catalog.json").read_text(encoding="utf-8"))
-    assert {f"{n}-{i}" for n in ("甲", "乙") for i in range(3)} <= set(catalog)
-    final = open_local(corpus, index_dir, HashEncoder(), progress=False)
-    assert {c.doc_id for c in final.chunks} >= set(catalog)
+    final = LocalStore.open(index_dir, "hash-encoder", 64).listing()
+    assert {f"{n}-{i}" for n in ("甲", "乙") for i in range(3)} <= set(final.by_id) <= set(catalog) | {"report", "interview", "jiangbei"}
 
 
 SLOW_EMBEDDER = """
@@ -101,7 +116,7 @@ import sys, time
 sys.path[:0] = [{root!r}, {tests!r}]
 from pathlib import Path
 from conftest import HashEncoder
-from qa.stores.local import open_local
+from qa.engine import Engine
 
 class Slow(HashEncoder):
     def encode(self, texts, query=False):
@@ -109,14 +124,13 @@ class Slow(HashEncoder):
         print("BATCH", flush=True)
         time.sleep(0.5)
         return out
-open_local(Path({data!r}), Path({index!r}), Slow(), progress=False)
+Engine(data_dir=Path({data!r}), index_dir=Path({index!r}), encoder=Slow(), progress=False)
 """
 
 
 def test_a_build_killed_mid_embedding_resumes_without_embedding_again_what_it_had_done(corpus, tmp_path):
-    from qa.stores.local import BATCH
     index_dir = tmp_path / "index"
-    open_local(corpus, index_dir, HashEncoder(), progress=False)
+    open_engine(corpus, index_dir)
     (corpus / "long.txt").write_text("长文\n\n" + "\n\n".join(f"镇海区第{i}个项目完成投资{i}亿元，带动就业{i}百人。" * 6
                                                               for i in range(3 * BATCH)), encoding="utf-8")
     script = SLOW_EMBEDDER.format(root=str(ROOT), tests=str(TESTS), data=str(corpus), index=str(index_dir))
@@ -128,7 +142,7 @@ def test_a_build_killed_mid_embedding_resumes_without_embedding_again_what_it_ha
         child.kill()
         child.wait(timeout=10)
     counting = HashEncoder()
-    after = open_local(corpus, index_dir, counting, progress=False)
-    new = sum(1 for c in after.chunks if c.doc_id == "long")
+    after = open_engine(corpus, index_dir, counting)
+    new = after.listing().passages["long"]
     assert new >= 3 * BATCH - 10 and counting.texts <= new - 2 * BATCH
-    assert not list((index_dir / "pending-vectors").glob("*.npz"))    # cleared once the build is saved
+    assert not list((index_dir / "pending-vectors").glob("*.npz"))    # cleared once the document is written

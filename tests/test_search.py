@@ -2,7 +2,7 @@
 import numpy as np
 
 from qa.conversation import rewrite
-from qa.fusion import rrf_fusion, weighted_fusion
+from qa.ranking.fusion import rrf_fusion, weighted_fusion
 
 
 def test_weighted_fusion_keeps_lexical_zero_at_zero_and_scales_dense():
@@ -85,8 +85,8 @@ def test_a_question_with_its_own_topic_is_not_glued_on_even_when_it_ends_in_ne()
 
 
 def test_the_best_sentence_is_never_a_reporters_question_when_the_passage_answers():
-    from qa.answer import best_sentence
-    from qa.rerank import Terms
+    from qa.ranking.answer import best_sentence
+    from qa.ranking.rerank import Terms
     terms = Terms(((("改革",), 1.0), (("成效",), 1.0)))
     said = ["记者：改革取得了哪些成效？", "改革成效明显，重点项目落地平均提速近60%。"]
     assert best_sentence(terms, said, said) == said[1]

@@ -29,7 +29,7 @@ def test_the_python_engine_follows_the_environment(corpus, tmp_path, monkeypatch
     monkeypatch.setenv("QA_DATA_DIR", str(corpus))
     monkeypatch.setenv("QA_INDEX_DIR", str(tmp_path / "ix"))
     engine = Engine(encoder=encoder, progress=False)
-    assert engine.settings.data_dir == corpus and (tmp_path / "ix" / "CURRENT").is_file()
+    assert engine.settings.data_dir == corpus and (tmp_path / "ix" / "manifest.json").is_file()
     assert Engine(index_dir=tmp_path / "other", encoder=encoder, progress=False).settings.index_dir == tmp_path / "other"
 
 

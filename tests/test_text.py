@@ -31,6 +31,6 @@ def test_full_width_and_chinese_numeral_years_match_as_digits_but_passages_stay_
 
 
 def test_a_kind_of_place_is_not_read_as_a_place_the_documents_lack():
-    from qa.rerank import constraints
+    from qa.ranking.rerank import constraints
     assert "镇村" not in constraints("东溪镇村集体经济收入有多少").places
     assert constraints("镇海区2019年GDP").places == frozenset({"镇海"})

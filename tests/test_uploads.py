@@ -92,18 +92,30 @@ def test_nothing_new_is_done_at_once_and_an_unknown_id_is_none(corpus, tmp_path)
     assert uploads.get("nope") is None
 
 
-def test_a_document_deleted_during_an_upload_does_not_come_back(corpus, tmp_path):
+def test_a_delete_does_not_wait_behind_an_embedding(corpus, tmp_path):
     engine, encoder = held_engine(corpus, tmp_path)
     uploads = Uploads(engine)
     upload = uploads.start([new_file(tmp_path)], ["宁海简讯.txt"])
     remover = threading.Thread(target=engine.remove, args=("jiangbei",))
     remover.start()
-    encoder.go.set()
-    remover.join(30)
-    assert uploads.wait(upload.id, 30).state == "done"
-    ids = {d.doc_id for d in engine.store.documents}
-    assert "jiangbei" not in ids and "宁海简讯" in ids
+    remover.join(10)
+    assert not remover.is_alive() and uploads.get(upload.id).state == "embedding"   # done while still held
     assert all(h.doc_id != "jiangbei" for h in engine.ask("城镇化率", k=10).hits)
+    encoder.go.set()
+    assert uploads.wait(upload.id, 30).state == "done"
+    ids = {d.doc_id for d in engine.listing().documents}
+    assert "jiangbei" not in ids and "宁海简讯" in ids
+
+
+def test_a_document_deleted_while_it_embeds_does_not_come_back(corpus, tmp_path):
+    engine, encoder = held_engine(corpus, tmp_path)
+    uploads = Uploads(engine)
+    upload = uploads.start([new_file(tmp_path)], ["宁海简讯.txt"])
+    assert engine.remove("宁海简讯").startswith("removed 宁海简讯")   # in the folder, not yet in the index
+    encoder.go.set()
+    assert uploads.wait(upload.id, 30).state == "done"
+    assert "宁海简讯" not in engine.listing().by_id and not (corpus / "宁海简讯.txt").exists()
+    assert all(h.doc_id != "宁海简讯" for h in engine.ask("十里红妆文化园", k=10).hits)
 
 
 def test_an_upload_whose_embedding_fails_says_so_and_keeps_the_old_index(corpus, tmp_path):

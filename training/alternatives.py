@@ -14,8 +14,8 @@ import numpy as np
 
 from qa.engine import Engine
 from qa.evaluate import CORPORA, evaluate, learned_threshold, load_questions
-from qa.rerank import gives, proximity, unsupported
-from qa.second_stage import Rescored
+from qa.ranking.rerank import gives, proximity, unsupported
+from qa.ranking.second_stage import Rescored
 from training.build_pairs import HERE, WORK, corpus, squash
 
 DEPTH = 20

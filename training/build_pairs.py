@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 
 from qa.engine import Engine
-from qa.second_stage import model_text
+from qa.ranking.second_stage import model_text
 
 HERE = Path(__file__).resolve().parent
 WORK = HERE / "work"                # the index and checkpoints: rebuilt, never committed

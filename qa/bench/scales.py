@@ -19,7 +19,9 @@ from ..encoders import load_encoder
 from ..engine import CANDIDATES, GLOSSARY_WEIGHT, Engine
 from ..evaluate import load_questions
 from ..stores import Filters
-from ..stores.local import LocalStore, open_local
+from ..indexing.vectors import embed
+from ..stores.base import Rows
+from ..stores.local import LocalStore
 from .encoder import contention, encoder_speed
 from .second_stage import line as stage_line, stage_cost
 from .measure import copy_bandwidth, percentiles, timed
@@ -57,20 +59,21 @@ def _latencies(engine: Engine, questions: list[str]) -> dict:
 def _naive(index: LocalStore, questions: list[str], qvecs: np.ndarray) -> dict:
     """What a user might write: rank_bm25 over the same tokens plus a numpy brute-force cosine scan."""
     from rank_bm25 import BM25Okapi
-    tokens = [index.tokenizer(index_text(c)) or ["∅"] for c in index.chunks]
+    tokenizer = index.vocabulary.tokenizer
+    tokens = [tokenizer(index_text(c)) or ["∅"] for c in index.chunks]
     build = timed(lambda: BM25Okapi(tokens))
     bm25 = BM25Okapi(tokens)
     lexical, dense = [], []
     for q, v in zip(questions, qvecs):
-        lexical.append(timed(lambda: np.argsort(-bm25.get_scores(index.tokenizer(q)))[:CANDIDATES]))
-        dense.append(timed(lambda: np.argsort(-(index.vectors @ v))[:CANDIDATES]))
+        lexical.append(timed(lambda: np.argsort(-bm25.get_scores(tokenizer(q)))[:CANDIDATES]))
+        dense.append(timed(lambda: np.argsort(-(index.embeddings @ v))[:CANDIDATES]))
     return {"bm25_build_s": round(build, 3), "bm25": percentiles(lexical), "dense": percentiles(dense),
             "retrieval": percentiles([a + b for a, b in zip(lexical, dense)])}
 
 
 def _dense_scan(index: LocalStore, qvecs: np.ndarray, bandwidth: float, hnsw: bool) -> dict:
     """Flat FAISS scan time against the memory-bandwidth bound, and HNSW recall@10 against flat."""
-    vectors = np.ascontiguousarray(index.vectors, dtype=np.float32)
+    vectors = np.ascontiguousarray(index.embeddings, dtype=np.float32)
     flat = faiss.IndexFlatIP(vectors.shape[1])
     flat.add(vectors)
     times = [timed(lambda: flat.search(v[None, :], 10)) for v in qvecs]
@@ -102,11 +105,15 @@ def run_scale(label: str, data_dir: str, model: str, source: str, questions: lis
         start = time.perf_counter()
         documents, chunks = load_corpus(Path(data_dir))
         ingest = time.perf_counter() - start
-        index = LocalStore.build(documents, chunks, encoder, progress=False)
-        save = timed(lambda: index.save(work / "index"))
-        stages = {"ingest": ingest, **index.timings, "save": save}
+        start = time.perf_counter()
+        vectors = embed(chunks, encoder, "", progress=False)
+        stages = {"ingest": ingest, "embed": time.perf_counter() - start}
+        index = LocalStore.open(work / "index", encoder.name, encoder.dim)
+        rows = [Rows(d, tuple(c for c in chunks if c.doc_id == d.doc_id), np.zeros(0)) for d in documents]
+        rows = [Rows(r.document, r.chunks, np.array([vectors[c.id] for c in r.chunks], np.float32)) for r in rows]
+        stages["write"] = timed(lambda: index.put(rows))      # tokenise, BM25, FAISS, segments on disk
         n = len(chunks)
-        engine = Engine(data_dir=data_dir, index_dir=work / "index", encoder=encoder, opened=index)
+        engine = Engine(data_dir=data_dir, index_dir=work / "index", encoder=encoder, opened=index, update="none")
         qvecs = np.array([base.encode([q], query=True)[0] for q in questions], np.float32)
         row = {"label": label, "model": base.name, "chunks": n, "dense_vectors": "mean of real sentence vectors" if scaled
                else "embedded", "build_s": {k: round(v, 3) for k, v in stages.items()},
@@ -128,15 +135,15 @@ def _incremental(data_dir: Path, work: Path, encoder) -> dict:
     """Add one document to a copy of the corpus and re-open the index: only its chunks are embedded."""
     copy = work / "data"
     shutil.copytree(data_dir, copy, ignore=shutil.ignore_patterns("eval"))
-    full = timed(lambda: open_local(copy, work / "inc", encoder, progress=False))
+    full = timed(lambda: Engine(data_dir=copy, index_dir=work / "inc", encoder=encoder, progress=False))
     first = sorted(copy.glob("*.txt"))[0]
     (copy / "added-document.txt").write_text(first.read_text(encoding="utf-8"), encoding="utf-8")
     seconds = time.perf_counter()
-    index = open_local(copy, work / "inc", encoder, progress=False)
+    engine = Engine(data_dir=copy, index_dir=work / "inc", encoder=encoder, progress=False)
     seconds = time.perf_counter() - seconds
-    new = sum(1 for c in index.chunks if c.doc_id == "added-document")
-    return {"full_build_s": round(full, 3), "add_one_doc_s": round(seconds, 3), "chunks": len(index.chunks),
-            "new_chunks": new, "embedded": index.embedded}
+    listing = engine.listing()
+    return {"full_build_s": round(full, 3), "add_one_doc_s": round(seconds, 3), "chunks": listing.count,
+            "new_chunks": listing.passages.get("added-document", 0), "embedded": engine.report.embedded}
 
 
 def bench(data_dir: Path, model: str, quick: bool = False) -> dict:
@@ -161,7 +168,7 @@ def bench(data_dir: Path, model: str, quick: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="qa-bench-index-") as scratch:
         engine = Engine(data_dir=data_dir, index_dir=scratch, model=model, progress=False)   # never the user's
         restart = Engine(data_dir=data_dir, index_dir=engine.settings.index_dir, encoder=engine.encoder,
-                         progress=False).store.embedded    # a restart opens the saved index: embeds nothing
+                         progress=False).report.embedded    # a restart opens the saved index: embeds nothing
         speed = encoder_speed(engine.encoder, data_dir)
         contended = contention(engine, questions[:20])
         second = stage_cost(engine, questions[:30])

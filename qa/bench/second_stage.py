@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..engine import Engine
-from ..second_stage import model_text
+from ..ranking.second_stage import model_text
 from .encoder import E5_MACS_PER_TOKEN
 from .measure import int8_matmul_gops, percentiles, timed
 
@@ -29,7 +29,7 @@ def stage_cost(engine: Engine, questions: list[str], rounds: int = 2) -> dict:
         query = engine.query(q)
         ranking = engine.rank(query, "hybrid")
         chunks = [engine.store.chunk(int(p)) for p in ranking.positions[:stage.depth]]
-        tokens.append(sum(len(model.ids(query.text, model_text(engine.store.document(c.doc_id), c))) for c in chunks))
+        tokens.append(sum(len(model.ids(query.text, model_text(engine.passages.document(c.doc_id), c))) for c in chunks))
     share_ms = modes["learned"]["p50_ms"] - modes["hybrid"]["p50_ms"]
     gops = 2 * LAYER_MACS_PER_TOKEN * model.meta["layers"] * float(np.median(tokens)) / max(share_ms / 1000, 1e-9) / 1e9
     bound = int8_matmul_gops()

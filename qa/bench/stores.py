@@ -18,7 +18,7 @@ from .synthetic import SentenceMeanEncoder, write_scaled_corpus
 def _measure(engine: Engine, questions: list[str]) -> dict:
     for q in questions[:3]:
         engine.ask(q)
-    doc = engine.store.documents[0].doc_id
+    doc = engine.listing().documents[0].doc_id
     plain = [timed(lambda: engine.ask(q)) for q in questions]
     filtered = [timed(lambda: engine.ask(q, doc_ids=[doc])) for q in questions]
     return {"ask": percentiles(plain), "filtered_ask": percentiles(filtered)}
@@ -48,7 +48,7 @@ def bench_store(store: str, data_dir: Path, model: str | None, questions: list[s
                 start = time.perf_counter()
                 engine = Engine(settings=settings, encoder=encoder, progress=False)
                 build = time.perf_counter() - start
-                n = engine.store.count
+                n = engine.listing().count
                 rows.append({"store": kind, "scale": label, "chunks": n, "build_s": round(build, 1),
                              "build_chunks_per_s": round(n / build, 1), **_measure(engine, questions)})
                 if kind == "milvus" and not store.endswith(".db"):

@@ -60,7 +60,13 @@ def load_corpus(data_dir: Path) -> tuple[list[Document], list[Chunk]]:
 def read_document(path: Path, catalog: dict[str, dict]) -> tuple[Document, list[Chunk]]:
     """One corpus file as its document (metadata from the catalog, else from the text) and chunks."""
     text = read_text(path)
-    found_title, doc_chunks = parse(text, path.stem)
+    return as_document(path, text, catalog, *parse(text, path.stem))
+
+
+def as_document(path: Path, text: str, catalog: dict[str, dict], found_title: str,
+                doc_chunks: list[Chunk]) -> tuple[Document, list[Chunk]]:
+    """A parsed corpus file (its text, the title and chunks parse() found) as its document and chunks,
+    the header passage first."""
     doc = document(path, catalog, found_title, dateline(text))
     header = header_chunk(doc, bylines(text))
     return doc, ([header] if header else []) + doc_chunks

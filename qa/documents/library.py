@@ -15,7 +15,8 @@ from filelock import FileLock
 
 from ..settings import MAX_FILE_MB
 from .document import Document, IngestError
-from .folder import CATALOG, corpus_files, document, load_catalog, write_atomic
+from .document import Chunk
+from .folder import CATALOG, as_document, corpus_files, document, load_catalog, write_atomic
 from .parse import dateline, parse
 from .readers import check_type, extract, read_text
 
@@ -78,9 +79,18 @@ def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date:
     """Copy files into the corpus as UTF-8 text (originals kept), one result per file; a bad file
     never stops the batch. `names` are the user's file names when `paths` are upload temp files;
     `max_passages` bounds each file's passages (the server's uploads; the CLI has no bound)."""
+    return add_parsed(data_dir, paths, title, date, author, district, max_mb, names, max_passages)[0]
+
+
+def add_parsed(data_dir: Path, paths: list[str | Path], title: str | None = None, date: str | None = None,
+               author: str | None = None, district: str | None = None, max_mb: float = MAX_FILE_MB,
+               names: list[str] | None = None, max_passages: int | None = None
+               ) -> tuple[list[Added], list[tuple[Document, list[Chunk]]]]:
+    """add(), with each added file as indexing takes it (its document and chunks, parsed once here)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     results: list[Added] = []
+    parsed: list[tuple[Document, list[Chunk]]] = []
     files = _files(paths)
     names = names if names and len(names) == len(files) else [f.name for f in files]
     with FileLock(str(data_dir / ".lock")):
@@ -88,29 +98,32 @@ def add(data_dir: Path, paths: list[str | Path], title: str | None = None, date:
         existing = {p.stem: _safe_fingerprint(p) for p in corpus_files(data_dir)}
         for path, name in zip(files, names):
             try:
-                results.append(_add_one(data_dir, path, name, catalog, existing, title, date, author, district,
-                                        max_mb, max_passages))
+                result, doc = _add_one(data_dir, path, name, catalog, existing, title, date, author, district,
+                                       max_mb, max_passages)
+                results.append(result)
+                parsed += [doc] if doc else []
             except IngestError as e:
                 results.append(Added(name, "error", str(e)))
             except OSError as e:
                 results.append(Added(name, "error", f"{name}: cannot read it ({e.strerror or e})"))
         write_atomic(data_dir / CATALOG, json.dumps(catalog, ensure_ascii=False, indent=1).encode("utf-8"))
-    return results
+    return results, parsed
 
 
 def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dict, title, date, author,
-             district, max_mb: float, max_passages: int | None = None) -> Added:
+             district, max_mb: float, max_passages: int | None = None
+             ) -> tuple[Added, tuple[Document, list[Chunk]] | None]:
     try:
         found_file = path.is_file()
     except OSError as e:
-        return Added(name[:120], "error", f"{name[:120]}…: cannot open it ({e.strerror or e}): shorten the path")
+        return Added(name[:120], "error", f"{name[:120]}…: cannot open it ({e.strerror or e}): shorten the path"), None
     if not found_file:
-        return Added(name, "error", f"{name}: no such file")
+        return Added(name, "error", f"{name}: no such file"), None
     check_type(name)
     size_mb = path.stat().st_size / 2**20
     if size_mb > max_mb:
         return Added(name, "error", f"{name} is {size_mb:.1f} MB, over the {max_mb:g} MB limit: "
-                                    f"split the file or raise the limit (--max-mb)")
+                                    f"split the file or raise the limit (--max-mb)"), None
     if path.suffix.lower() == Path(name).suffix.lower():
         found = extract(path)
     else:   # an upload temp file: the readers go by suffix, so read a copy under the real one
@@ -119,20 +132,21 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
     fingerprint = _fingerprint(found.text)
     same = next((d for d, f in existing.items() if f and f == fingerprint), None)
     if same:
-        return Added(name, "skipped", f"{name} is already in the corpus as {same}: skipped", same)
+        return Added(name, "skipped", f"{name} is already in the corpus as {same}: skipped", same), None
     doc_id = safe_id(name, set(existing) | set(catalog))
     found_title, chunks = parse(found.text, doc_id)
     if not chunks:
         return Added(name, "error", f"{name}: no passage left after cleaning (only a title, captions or "
-                                    f"bylines?); add body text to it")
+                                    f"bylines?); add body text to it"), None
     if max_passages and len(chunks) > max_passages:
         return Added(name, "error", f"{name} has {len(chunks)} passages, over the {max_passages} an upload may "
                                     f"embed (QA_MAX_UPLOAD_PASSAGES): raise it, split the file, or add it with "
-                                    f"`reform-qa add {name}` on the server")
+                                    f"`reform-qa add {name}` on the server"), None
     original = data_dir / ORIGINALS / f"{doc_id}{Path(name).suffix.lower()}"
     original.parent.mkdir(exist_ok=True)
     write_atomic(original, path.read_bytes())
-    write_atomic(data_dir / f"{doc_id}.txt", found.text.encode("utf-8"))
+    text_file = data_dir / f"{doc_id}.txt"
+    write_atomic(text_file, found.text.encode("utf-8"))
     existing[doc_id] = fingerprint
     from_text = dateline(found.text)
     catalog[doc_id] = {"title": title or found.title or found_title or Path(name).stem,
@@ -142,7 +156,8 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
                        "district": district or "", "pages": found.pages,
                        "added": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     pages = f", {found.pages} pages" if found.pages else ""
-    return Added(name, "added", f"{name} added as {doc_id} ({len(found.text)} characters{pages})", doc_id)
+    return (Added(name, "added", f"{name} added as {doc_id} ({len(found.text)} characters{pages})", doc_id),
+            as_document(text_file, found.text, catalog, found_title, chunks))
 
 
 def remove(data_dir: Path, doc_id: str) -> str:

@@ -18,7 +18,7 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from ..answer import Answer, answer_json
+from ..ranking.answer import Answer, answer_json
 from ..engine import Engine, stats
 from ..batch import Jobs
 from ..documents.document import IngestError
@@ -163,13 +163,13 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
             raise ApiError("question", "is empty: send the question text")
         if body.district and body.district not in engine.districts:
             raise ApiError("district", f"unknown district {body.district!r}: use one of {', '.join(engine.districts)}")
-        known = {d.doc_id for d in engine.store.documents}
+        known = {d.doc_id for d in engine.listing().documents}
         unknown = [d for d in body.doc_ids or () if d not in known]
         if unknown:
             raise ApiError("doc_ids", f"unknown document {unknown[0]!r}: ids are listed by GET /api/documents")
         answer = ask(body.question, k=body.k, history=body.history, doc_ids=body.doc_ids, district=body.district,
                      year=body.year)
-        feedback.remember(answer, body.history, engine.store.fingerprint)
+        feedback.remember(answer, body.history, engine.listing().fingerprint)
         return answer_json(answer)
 
     @app.post("/api/feedback", tags=["feedback"], summary="Judge an answer", status_code=201,
@@ -190,7 +190,7 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
         counts = stats(engine)["per_document"]
         return {"documents": [{"id": d.doc_id, "title": d.title, "date": d.date, "district": d.district,
                                "author": d.author, "passages": counts[d.doc_id]["passages"]}
-                              for d in engine.store.documents]}
+                              for d in engine.listing().documents]}
 
     @app.delete("/api/documents/{doc_id}", tags=["corpus"], summary="Remove a document from the corpus and index",
                 response_class=UTF8JSON, response_model=RemovedResponse, dependencies=[Depends(admin)],
@@ -198,7 +198,7 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
     def remove(doc_id: str) -> dict:
         """Delete one document: its file in the corpus folder and its passages in the index. The only
         way, with `reform-qa index --rebuild`, that passages leave the index."""
-        if doc_id not in {d.doc_id for d in engine.store.documents}:
+        if doc_id not in {d.doc_id for d in engine.listing().documents}:
             return error(404, "doc_id", f"no document {doc_id[:100]!r}: ids are listed by GET /api/documents")
         return {"removed": doc_id, "message": engine.remove(doc_id)}
 
@@ -279,7 +279,7 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
         """Whether the engine is ready, with the model, document and passage counts and the index build."""
         info = stats(engine)
         return {"status": "indexing" if uploads.busy() else "ok", "model": info["model"], "documents": info["documents"],
-                "passages": info["passages"], "index": engine.store.fingerprint,
+                "passages": info["passages"], "index": engine.listing().fingerprint,
                 "calibration": engine.calibration.note or ("fitted" if engine.calibration.fitted else
                                                            "not calibrated: run python -m qa calibrate"),
-                "notices": engine.store.report.notices()}
+                "notices": engine.report.notices(), "embedding": uploads.embedding()}

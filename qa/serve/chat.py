@@ -10,7 +10,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from ..answer import Answer, answer_json
+from ..ranking.answer import Answer, answer_json
 from ..documents.document import IngestError
 from ..documents.readers import SUFFIXES
 from ..engine import Engine, stats
@@ -86,7 +86,7 @@ def chat_turn(engine: Engine, message: str, chat: list, k=None, district=None, y
         answer = engine.ask(message, k=int(k) if k else None, history=history, doc_ids=docs or None,
                             district=district or None, year=year or None)
         if feedback is not None:
-            feedback.remember(answer, history, engine.store.fingerprint)
+            feedback.remember(answer, history, engine.listing().fingerprint)
         reply = render(answer, engine.neighbours)
     except Exception as e:   # the edge of the app: whatever broke, the person gets a reply, not "Error"
         reply = failure("检索这个问题", e)
@@ -149,8 +149,8 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
     ask = ask or engine.ask
     feedback = feedback or Feedback(engine.settings.feedback_file())
     districts = engine.districts
-    years = sorted({d.date[:4] for d in engine.store.documents if d.date})
-    titles = [(d.title, d.doc_id) for d in engine.store.documents]
+    years = sorted({d.date[:4] for d in engine.listing().documents if d.date})
+    titles = [(d.title, d.doc_id) for d in engine.listing().documents]
 
     def respond(message, chat, k, district, year, docs):
         box_value, chat, answer = chat_turn(engine, message, chat, k, district, year, docs, feedback)
@@ -219,8 +219,8 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
 
     def _documents_changed():
         """The menus and header as the corpus is now (the server may still have been indexing at build)."""
-        choices = [(d.title, d.doc_id) for d in engine.store.documents]
-        years_now = sorted({d.date[:4] for d in engine.store.documents if d.date})
+        choices = [(d.title, d.doc_id) for d in engine.listing().documents]
+        years_now = sorted({d.date[:4] for d in engine.listing().documents if d.date})
         return (gr.update(choices=choices, value=[]), gr.update(choices=choices, value=None), header(),
                 gr.update(choices=[""] + engine.districts), gr.update(choices=[""] + years_now))
 

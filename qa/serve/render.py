@@ -6,7 +6,7 @@ import logging
 import re
 from collections.abc import Callable
 
-from ..answer import Answer, Hit
+from ..ranking.answer import Answer, Hit
 
 log = logging.getLogger("reform-qa")
 _MARKDOWN = str.maketrans({c: f"&#{ord(c)};" for c in "*_`#[]()!|~\\$<>&\"'"})

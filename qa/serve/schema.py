@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from ..answer import HIT_JSON, Hit
+from ..ranking.answer import HIT_JSON, Hit
 from ..settings import K, MAX_K
 
 MAX_HISTORY = 20              # earlier questions taken for a follow-up
@@ -76,6 +76,8 @@ class HealthResponse(BaseModel):
     index: str
     calibration: str
     notices: list[str] = Field(description="how the index differs from this server's corpus folder, if it does")
+    embedding: dict[str, int] = Field(default_factory=dict, description="passages done and total of what is "
+                                                                        "being embedded now")
 
 
 class RemovedResponse(BaseModel):

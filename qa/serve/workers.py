@@ -9,7 +9,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from multiprocessing import get_context
 
-from ..answer import Answer
+from ..ranking.answer import Answer
 from ..engine import Engine
 from ..settings import Settings
 
@@ -21,19 +21,19 @@ _seen = ""                         # the app's index fingerprint the worker last
 def _start(settings: Settings) -> None:
     global _engine, _seen
     _engine = Engine(settings=replace(settings, seed=False), progress=False, update="none")
-    _seen = _engine.store.fingerprint
+    _seen = _engine.listing().fingerprint
 
 
 def _ask(fingerprint: str, question: str, options: dict) -> Answer:
     global _seen
     if fingerprint != _seen:   # the app added or removed documents since its last search here; re-read once
-        _engine.reload("none")  # (a Milvus store's own view may differ a moment: never re-read every search)
+        _engine.refresh()       # (a Milvus store's own view may differ a moment: never re-read every search)
         _seen = fingerprint
     return _engine.ask(question, **options)
 
 
 def _ready() -> str:
-    return _engine.store.fingerprint
+    return _engine.listing().fingerprint
 
 
 class Searchers:
@@ -51,7 +51,7 @@ class Searchers:
         """The answer a worker gives, from the index as the app's engine has it now; the app's own engine
         answers if the workers are gone (a worker killed by the system takes the pool with it)."""
         try:
-            return self._pool.submit(_ask, self.engine.store.fingerprint, question, options).result()
+            return self._pool.submit(_ask, self.engine.listing().fingerprint, question, options).result()
         except BrokenProcessPool:
             log.error("search workers stopped; the app's process answers from now on")
             return self.engine.ask(question, **options)

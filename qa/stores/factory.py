@@ -1,21 +1,41 @@
-"""Factory: the one place that knows both stores and picks one from the settings."""
+"""Factory: the one place that knows every store and picks one by the address the settings give."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from pathlib import Path
 
-from ..encoders import Encoder
 from ..settings import Settings
-from .base import Store
-from .local import open_local
+from .base import Store, StoreError
+
+SERVERS = ("http://", "https://", "tcp://", "milvus://")
 
 
-def open_store(settings: Settings, encoder: Encoder, update: str = "add", progress: bool = True,
-               callback: Callable[[int, int], None] | None = None) -> Store:
-    """The store the settings name: store None -> the local index folder; a path ending .db -> Milvus Lite
-    in that file; http(s)://host:19530 -> a Milvus server or cluster. `update` says what opening does with
-    the corpus folder (stores.base.plan: "add" new documents, "sync" changed ones too, "rebuild")."""
-    if not settings.store:
-        return open_local(settings.data_dir, settings.index_dir, encoder, update, progress, callback)
+def kind(address: str | None) -> str:
+    """Which store an address names: none -> "local" (the index folder); a path ending .db -> "milvus-lite";
+    http(s)://, tcp://, milvus:// -> "milvus" (a server or cluster). Anything else is refused."""
+    if not address:
+        return "local"
+    if address.startswith(SERVERS):
+        return "milvus"
+    if address.endswith(".db") and "://" not in address:
+        return "milvus-lite"
+    raise StoreError(f"store {address[:200]!r} is not an address reform-qa knows: leave QA_STORE unset for the "
+                     "local index folder, give a path ending .db for Milvus Lite, or http://host:19530 (or "
+                     "milvus://host:19530) for a Milvus server")
+
+
+def open_store(settings: Settings, model: str, dim: int, fresh: bool = False) -> Store:
+    """The store the settings name, as it is: opening writes nothing (indexing.Indexer writes). `fresh`
+    (a rebuild): opened empty, whatever it held, which the first write replaces."""
+    which = kind(settings.store)
+    if which == "local":
+        from .local import LocalStore
+        return LocalStore.open(settings.index_dir, model, dim, fresh)
     from .milvus import MilvusStore   # pymilvus (the "milvus" extra) loads only when Milvus is asked for
-    return MilvusStore.open(settings.store, settings.data_dir, encoder, settings.collection, settings.token,
-                            update, progress, callback)
+    uri = settings.store.replace("milvus://", "http://", 1)
+    if which == "milvus-lite":
+        try:
+            Path(uri).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot make the folder of the Milvus Lite file {uri} ({e.strerror or e}): "
+                             "give a .db path in a folder you can write") from e
+    return MilvusStore.open(uri, model, dim, settings.collection, settings.token, fresh)

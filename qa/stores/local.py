@@ -1,34 +1,23 @@
-"""Local: the default store, a folder holding dense vectors in FAISS and jieba-BM25 (bm25s), persisted
-atomically with a checked manifest."""
+"""Local: the default store, an index folder of per-document segments (qa.stores.segments) held in memory
+as dense vectors in FAISS and jieba-token BM25 postings (qa.stores.bm25). Adding a document writes and
+tokenises that document only; deleting one drops it from the manifest and marks its rows."""
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import tempfile
-import time
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+import threading
 from pathlib import Path
 
-import bm25s
 import faiss
 import numpy as np
 from filelock import FileLock
 
-from ..documents.document import Chunk, Document, index_text
-from ..documents.folder import load_corpus
-from ..encoders import Encoder
+from ..documents.document import Chunk, index_text
 from ..text import Tokenizer, corpus_terms
-from .pending import PendingVectors
-from .base import (Candidates, Filters, Report, StoreError, StoreWriteError, contents, embed, fingerprint, idf, plan,
-                   shipped_vectors)
+from . import segments as disk
+from .base import Candidates, Filters, Listing, Rows, StoreError, StoreWriteError, fingerprint, signature
+from .bm25 import Postings, count, idf
+from .segments import Entry, FormatError, Manifest, Segment
 
-FORMAT_VERSION = 1
-CURRENT = "CURRENT"         # names the live build folder; replaced atomically with os.replace
-BATCH = 64                  # chunks embedded at a time
-HNSW_ABOVE = 200_000        # exact flat search up to this many chunks, HNSW beyond (see `python -m qa bench`)
+HNSW_ABOVE = 200_000        # exact flat search up to this many chunks, HNSW beyond (see `reform-qa bench`)
 FAISS_THREADS = 1           # one query at a time: a second OpenMP thread only contends with the encoder's
                             # threads (measured at 100K chunks: flat search p50 28 ms with 2 threads, 7 ms with 1)
 faiss.omp_set_num_threads(FAISS_THREADS)
@@ -38,287 +27,274 @@ class StoreFormatError(StoreError):
     """A stored index that cannot be used; the message says how to rebuild it."""
 
 
-def dense_index(vectors: np.ndarray) -> faiss.Index:
+def dense_index(dim: int, rows: int) -> faiss.Index:
     """Inner-product FAISS index over L2-normalised vectors: flat (exact) or HNSW for large corpora."""
-    dim = vectors.shape[1]
-    if len(vectors) > HNSW_ABOVE:
+    if rows > HNSW_ABOVE:
         index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80
         index.hnsw.efSearch = 128
-    else:
-        index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
+        return index
+    return faiss.IndexFlatIP(dim)
 
 
-@dataclass
+class Terms:
+    """The local store's Vocabulary: its tokenizer and its BM25 postings' statistics."""
+
+    def __init__(self, tokenizer: Tokenizer, postings: Postings):
+        self.tokenizer, self.postings = tokenizer, postings
+
+    def knows(self, token: str) -> bool:
+        return self.postings.df(token) > 0
+
+    def idf(self, token: str) -> float:
+        return idf(self.postings.df(token), int(self.postings.alive.sum()))
+
+
 class LocalStore:
-    """Chunks with their vectors, FAISS and BM25 indexes, and the manifest they were built under."""
-    documents: list[Document]
-    chunks: list[Chunk]
-    vectors: np.ndarray
-    dense: faiss.Index
-    bm25: bm25s.BM25
-    tokenizer: Tokenizer
-    model: str
-    fingerprint: str
-    embedded: int = 0                                        # chunks embedded by the last build (rest cached)
-    timings: dict[str, float] = field(default_factory=dict)  # seconds per build stage, for `qa bench`
-    report: Report = field(default_factory=Report)           # against the corpus folder it was opened with
-    folder: Path = Path()                                    # the index folder it was loaded from or saved to
+    """One index folder as this process holds it: every row loaded or added since it was opened (deleted
+    ones marked), and the documents live now."""
 
-    # -- the Store protocol (qa.stores.base): retrieval over this folder ---------------------------------
+    def __init__(self, index_dir: Path, model: str, dim: int):
+        self.folder, self.model, self.dim = Path(index_dir), model, dim
+        self.chunks: list[Chunk] = []
+        self._buffer = np.zeros((0, dim), np.float32)   # the rows' vectors, grown by doubling
+        self.dense = dense_index(dim, 0)
+        self.postings = Postings()
+        self.vocabulary = Terms(Tokenizer(), self.postings)
+        self._entries: dict[str, Entry] = {}
+        self._rows: dict[str, range] = {}          # live document -> its rows
+        self._row_doc: list[str] = []
+        self._positions: dict[str, int] = {}
+        self._generation = -1
+        self._listing = Listing(model)
+        self._lock = threading.RLock()             # searches against writes in this process
+
+    @classmethod
+    def open(cls, index_dir: Path, model: str, dim: int, fresh: bool = False) -> "LocalStore":
+        """The index in a folder as it is: empty if there is none yet, if its vectors are another model's
+        or if it has the first format (the first write then replaces it), or with `fresh` (a rebuild).
+        An index this version cannot read otherwise is refused. Opening writes nothing."""
+        store = cls(index_dir, model, dim)
+        if fresh:
+            return store
+        try:
+            manifest = disk.read_manifest(index_dir)
+        except disk.OldFormat:
+            return store
+        except FormatError as e:
+            raise StoreFormatError(str(e)) from e
+        if manifest and (manifest.model, manifest.dim) == (model, dim):
+            store._catch_up(manifest)
+        return store
+
     @property
-    def count(self) -> int:
-        return len(self.chunks)
+    def embeddings(self) -> np.ndarray:
+        """Every loaded row's vector (deleted rows included), in row order."""
+        return self._buffer[:len(self.chunks)]
 
-    def __post_init__(self) -> None:
-        self._positions = {c.id: i for i, c in enumerate(self.chunks)}
-        self._documents = {d.doc_id: d for d in self.documents}
+    # -- Searcher ----------------------------------------------------------------------------------
+    def listing(self) -> Listing:
+        return self._listing
 
     def chunk(self, pos: int) -> Chunk:
         return self.chunks[pos]
 
-    def position(self, chunk_id: str) -> int | None:
-        return self._positions.get(chunk_id)
-
-    def document(self, doc_id: str) -> Document:
-        return self._documents[doc_id]
-
-    def neighbours(self, pos: int) -> tuple[str, str]:
-        c, chunks = self.chunks[pos], self.chunks
-        before = chunks[pos - 1].text if pos > 0 and chunks[pos - 1].doc_id == c.doc_id else ""
-        after = chunks[pos + 1].text if pos + 1 < len(chunks) and chunks[pos + 1].doc_id == c.doc_id else ""
+    def neighbours(self, chunk_id: str) -> tuple[str, str]:
+        with self._lock:
+            pos = self._positions.get(chunk_id)
+            if pos is None:
+                return "", ""
+            doc = self._row_doc[pos]
+            rows = self._rows.get(doc, range(0))
+            before = self.chunks[pos - 1].text if pos - 1 in rows else ""
+            after = self.chunks[pos + 1].text if pos + 1 in rows else ""
         return before, after
-
-    def per_document(self) -> dict[str, int]:
-        return dict(Counter(c.doc_id for c in self.chunks))
-
-    def knows(self, token: str) -> bool:
-        """Whether the corpus uses a token (it is in the BM25 vocabulary)."""
-        return bool(self.chunks) and token in self.bm25.vocab_dict
-
-    def idf(self, token: str) -> float:
-        """BM25 inverse document frequency of a token (unknown tokens get the largest)."""
-        if not hasattr(self, "_df"):
-            self._df = np.diff(np.asarray(self.bm25.scores["indptr"])) if self.chunks else np.zeros(0)
-        tid = self.bm25.vocab_dict.get(token) if self.chunks else None
-        return idf(int(self._df[tid]) if tid is not None and tid < len(self._df) else 0, len(self.chunks))
-
-    def lexical(self, text: str) -> np.ndarray:
-        """BM25 score of every chunk for a text."""
-        tokens = [t for t in self.tokenizer(text) if t in self.bm25.vocab_dict] if self.chunks else []
-        return self.bm25.get_scores(tokens) if tokens else np.zeros(len(self.chunks), np.float32)
 
     def retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
                  filters: Filters) -> Candidates:
         """The dense top n with the BM25 top n, or every chunk the filters allow, with both scores."""
-        bm25 = self.lexical(text)
-        if extra:
-            bm25 = bm25 + extra_weight * self.lexical(extra)
-        if filters:
-            docs = {d.doc_id: d for d in self.documents}
-            cand = np.flatnonzero([(not filters.doc_ids or c.doc_id in filters.doc_ids)
-                                   and (not filters.district or docs[c.doc_id].district == filters.district)
-                                   and (not filters.year or docs[c.doc_id].date.startswith(filters.year))
-                                   for c in self.chunks])
-        else:
-            n = min(n, len(self.chunks))
-            _, dense_ids = self.dense.search(vector[None, :].astype(np.float32), n)
-            cand = np.union1d(dense_ids[0][dense_ids[0] >= 0], np.argpartition(-bm25, n - 1)[:n])
-        return Candidates(cand, bm25[cand].astype(np.float64), self.vectors[cand] @ vector)
+        with self._lock:
+            alive = self.postings.alive
+            bm25 = self.postings.scores(self.vocabulary.tokenizer(text))
+            if extra:
+                bm25 = bm25 + extra_weight * self.postings.scores(self.vocabulary.tokenizer(extra))
+            if filters:
+                cand = np.flatnonzero(alive & self._allowed(filters))
+            else:
+                live = np.flatnonzero(alive)
+                n = min(n, len(live))
+                if not n:
+                    return Candidates(*(np.zeros(0),) * 3)
+                dead = len(alive) - len(live)
+                _, found = self.dense.search(vector[None, :].astype(np.float32), min(n + dead, len(alive)))
+                dense_top = [i for i in found[0] if i >= 0 and alive[i]][:n]
+                lexical = live[np.argpartition(-bm25[live], n - 1)[:n]]
+                cand = np.union1d(np.array(dense_top, dtype=np.int64), lexical)
+            return Candidates(cand, bm25[cand].astype(np.float64), self.embeddings[cand] @ vector)
 
-    @classmethod
-    def build(cls, documents: list[Document], chunks: list[Chunk], encoder: Encoder,
-              cache: dict[str, np.ndarray] | None = None, progress: bool = True,
-              callback: Callable[[int, int], None] | None = None,
-              keep: Callable[[dict[str, np.ndarray]], None] | None = None) -> "LocalStore":
-        """Embed (reusing cached vectors by chunk id; `keep` gets each new batch), tokenize and index."""
-        cache = cache or {}
-        clock = [time.perf_counter()]
-        timings: dict[str, float] = {}
+    def _allowed(self, filters: Filters) -> np.ndarray:
+        docs = self._listing.by_id
+        ok = {d for d, doc in docs.items() if (not filters.doc_ids or d in filters.doc_ids)
+              and (not filters.district or doc.district == filters.district)
+              and (not filters.year or doc.date.startswith(filters.year))}
+        mask = np.zeros(len(self.chunks), bool)
+        for d in ok:
+            mask[self._rows[d].start:self._rows[d].stop] = True
+        return mask
 
-        def lap(stage: str) -> None:
-            now = time.perf_counter()
-            timings[stage] = now - clock[0]
-            clock[0] = now
-        tokenizer = Tokenizer(corpus_terms(c.text for c in chunks))
-        tokens = [tokenizer(index_text(c)) or ["∅"] for c in chunks]
-        lap("tokenize")
-        vectors = np.zeros((len(chunks), encoder.dim), np.float32)
-        todo = [c for c in chunks if c.id not in cache]
-        made = embed(todo, encoder, f"embedding {len(todo)} new chunks", progress, callback, BATCH, keep)
-        for i, c in enumerate(chunks):
-            vectors[i] = cache[c.id] if c.id in cache else made[c.id]
-        lap("embed")
-        dense = dense_index(vectors)
-        lap("faiss")
-        bm25 = bm25s.BM25()
-        if chunks:
-            bm25.index(tokens, show_progress=False)
-        lap("bm25")
-        return cls(documents, chunks, vectors, dense, bm25, tokenizer, encoder.name,
-                   fingerprint(documents, chunks), len(todo), timings)
-
-    def vectors_by_id(self) -> dict[str, np.ndarray]:
-        """Each chunk's vector by chunk id (what a rebuild need not embed again)."""
-        return {c.id: v for c, v in zip(self.chunks, self.vectors)}
-
-    def remove(self, doc_ids: list[str]) -> list[str]:
-        """Delete documents from this store and its folder (index_dir it was loaded from or saved to);
-        returns the ids it held. Nothing is embedded: the other chunks keep their vectors."""
-        held = [d.doc_id for d in self.documents if d.doc_id in set(doc_ids)]
-        if not held:
-            return []
-        with FileLock(str(self.folder / ".lock")):
-            current = LocalStore.load(self.folder)   # another process may have added since this one loaded
-            keep = [d for d in current.documents if d.doc_id not in held]
-            chunks = [c for c in current.chunks if c.doc_id not in held]
-            kept = LocalStore.build(keep, chunks, _Cached(current), current.vectors_by_id(), progress=False)
-            kept.save(self.folder)
-        self.__dict__.update({k: v for k, v in kept.__dict__.items() if k not in ("report", "folder")})
-        self.__dict__.pop("_df", None)      # (the positions and documents came with kept's)
-        return held
-
-    def save(self, index_dir: Path) -> Path:
-        """Write a new build folder, then atomically point CURRENT at it; readers never see a partial index.
-        A write that fails (a full disk) removes what it wrote and leaves the index as it was."""
-        index_dir = Path(index_dir)
-        build = None
-        try:
-            index_dir.mkdir(parents=True, exist_ok=True)
-            build = Path(tempfile.mkdtemp(prefix="build-", dir=index_dir))
-            return self._write(index_dir, build)
-        except (OSError, RuntimeError) as e:   # faiss reports a failed write as a RuntimeError
-            if build is not None:
-                shutil.rmtree(build, ignore_errors=True)
-            reason = getattr(e, "strerror", None) or str(e).strip().splitlines()[-1][:200]
-            raise StoreWriteError(f"could not write the index in {index_dir} ({reason}); the index as it was is "
-                                  f"kept and still answers: free space there (this index needs about "
-                                  f"{self.size_mb():.0f} MB) and run `reform-qa index`") from e
-
-    def size_mb(self) -> float:
-        """About what a build of this store takes on disk."""
-        return (self.vectors.nbytes * 2 + sum(len(c.text.encode()) for c in self.chunks) * 3) / 2**20
-
-    def _write(self, index_dir: Path, build: Path) -> Path:
-        manifest = {"format": FORMAT_VERSION, "model": self.model, "dim": int(self.vectors.shape[1]),
-                    "fingerprint": self.fingerprint, "chunks": len(self.chunks), "bigrams": True}
-        with open(build / "chunks.jsonl", "w", encoding="utf-8") as f:
-            for c in self.chunks:
-                f.write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
-        (build / "documents.json").write_text(
-            json.dumps([asdict(d) for d in self.documents], ensure_ascii=False, indent=1), encoding="utf-8")
-        (build / "words.txt").write_text("\n".join(self.tokenizer.words), encoding="utf-8")
-        np.save(build / "vectors.npy", self.vectors)
-        faiss.write_index(self.dense, str(build / "dense.faiss"))
-        if self.chunks:
-            self.bm25.save(str(build / "bm25"), show_progress=False)
-        (build / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        self.folder = index_dir
-        current = index_dir / CURRENT
-        previous = current.read_text(encoding="utf-8").strip() if current.exists() else ""
-        pointer = index_dir / f".{CURRENT}.{os.getpid()}"
-        pointer.write_text(build.name, encoding="utf-8")
-        os.replace(pointer, index_dir / CURRENT)
-        # Keep the previous build for readers that read CURRENT just before the swap; drop older ones
-        # (and half-written folders left by a killed build).
-        keep = {build.name, previous}
-        for old in index_dir.glob("build-*"):
-            if old.name not in keep:
-                shutil.rmtree(old, ignore_errors=True)
-        return build
-
-    @classmethod
-    def load(cls, index_dir: Path) -> "LocalStore":
-        """Load the live build named by CURRENT, checking its manifest (retried if a writer swaps it)."""
-        for _ in range(2):
+    # -- Writer ------------------------------------------------------------------------------------
+    def put(self, rows: list[Rows]) -> None:
+        """Write each document as a segment, then the manifest that lists them; in memory, their rows are
+        added and those of any earlier version marked deleted."""
+        if not rows:
+            return
+        with self._lock, self._folder_lock():
+            manifest = self._fresh()
+            self.vocabulary.tokenizer.learn(corpus_terms(c.text for r in rows for c in r.chunks))
+            written: list[tuple[Rows, str, Segment]] = []
             try:
-                return cls._load(Path(index_dir))
-            except FileNotFoundError:
-                pass   # CURRENT moved on and its old build was dropped meanwhile: read the new one
+                for r in rows:
+                    tokens = [self.vocabulary.tokenizer(index_text(c)) or ["∅"] for c in r.chunks]
+                    segment = Segment(list(r.chunks), np.asarray(r.vectors, np.float32), count(tokens),
+                                      corpus_terms(c.text for c in r.chunks))
+                    written.append((r, disk.write_segment(self.folder, segment), segment))
+                ids = {r.document.doc_id for r in rows}
+                entries = [e for e in manifest.entries if e.document.doc_id not in ids] + [
+                    Entry(r.document, name, signature([c.id for c in r.chunks]), len(r.chunks))
+                    for r, name, _ in written]
+                self._commit(manifest, entries)
+            except OSError as e:
+                for _, name, _ in written:
+                    disk.remove_segment(self.folder, name)
+                raise self._write_error(e, sum(len(r.chunks) for r in rows)) from e
+            for doc_id in ids:
+                self._drop(doc_id)
+            self._append([(e, s) for (r, name, s), e in zip(written, entries[-len(written):])])
+            self._relist()
+
+    def delete(self, doc_ids: list[str]) -> list[str]:
+        """Drop documents from the manifest and mark their rows; nothing is re-indexed."""
+        with self._lock, self._folder_lock():
+            manifest = self._fresh()
+            held = [d for d in dict.fromkeys(doc_ids) if d in self._entries]
+            if held:
+                try:
+                    self._commit(manifest, [e for e in manifest.entries if e.document.doc_id not in held])
+                except OSError as e:
+                    raise self._write_error(e, 0) from e
+                for d in held:
+                    self._drop(d)
+                self._relist()
+            return held
+
+    def vectors(self, doc_ids: list[str]) -> dict[str, np.ndarray]:
+        with self._lock:
+            return {self.chunks[i].id: self._buffer[i] for d in doc_ids for i in self._rows.get(d, ())}
+
+    # -- keeping memory and folder together ------------------------------------------------------
+    def refresh(self) -> None:
+        """See what other processes wrote since (their documents loaded, their deletions applied)."""
+        with self._lock:
+            try:
+                manifest = disk.read_manifest(self.folder)
+            except FormatError as e:
+                raise StoreFormatError(str(e)) from e
+            if manifest and manifest.generation != self._generation and manifest.model == self.model:
+                self._catch_up(manifest)
+
+    def _folder_lock(self) -> FileLock:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(self.folder / ".lock"))
+
+    def _fresh(self) -> Manifest:
+        """The folder's manifest under its lock, with this process caught up to it (another process may
+        have written since); a folder of another model is replaced whole by this write."""
         try:
-            return cls._load(Path(index_dir))
-        except FileNotFoundError:
-            raise StoreFormatError(f"index in {index_dir} kept changing while loading: retry") from None
+            manifest = disk.read_manifest(self.folder)
+        except FormatError:
+            manifest = None                      # an older format: the first write starts it afresh
+        if manifest is None or (manifest.model, manifest.dim) != (self.model, self.dim):
+            return Manifest(self.model, self.dim, (), tuple(e.segment for e in manifest.entries) if manifest else (),
+                            manifest.generation if manifest else 0)
+        if manifest.generation != self._generation:
+            self._catch_up(manifest)
+        return manifest
 
-    @classmethod
-    def _load(cls, index_dir: Path) -> "LocalStore":
+    def _commit(self, manifest: Manifest, entries: list[Entry]) -> None:
+        live = {e.segment for e in entries}
+        retired = tuple(e.segment for e in manifest.entries if e.segment not in live)
+        new = Manifest(self.model, self.dim, tuple(entries), retired, manifest.generation + 1)
+        disk.write_manifest(self.folder, new)
+        disk.clean(self.folder, new)
+        self._generation = new.generation
+
+    def _catch_up(self, manifest: Manifest) -> None:
+        """Make memory what the manifest lists: rows of documents it dropped or replaced marked deleted,
+        the segments it adds read and appended."""
+        wanted = {e.document.doc_id: e for e in manifest.entries}
+        for doc_id, entry in list(self._entries.items()):
+            if doc_id not in wanted or wanted[doc_id].segment != entry.segment:
+                self._drop(doc_id)
+        new = [e for e in manifest.entries if e.document.doc_id not in self._entries]
         try:
-            build = index_dir / (index_dir / CURRENT).read_text(encoding="utf-8").strip()
-            manifest = json.loads((build / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            raise StoreFormatError(f"no usable index in {index_dir}: run `python -m qa index`") from None
-        if manifest.get("format") != FORMAT_VERSION:
-            raise StoreFormatError(f"index in {index_dir} has format {manifest.get('format')}, this version "
-                                   f"reads {FORMAT_VERSION}: run `python -m qa index --rebuild`")
-        chunks = [Chunk(**json.loads(line)) for line in
-                  (build / "chunks.jsonl").read_text(encoding="utf-8").splitlines() if line]
-        documents = [Document(**d) for d in json.loads((build / "documents.json").read_text(encoding="utf-8"))]
-        vectors = np.load(build / "vectors.npy")
-        if vectors.shape != (len(chunks), manifest["dim"]):
-            raise StoreFormatError(f"index in {index_dir} is inconsistent: run `python -m qa index --rebuild`")
-        words = (build / "words.txt").read_text(encoding="utf-8").split("\n")
-        bm25 = bm25s.BM25.load(str(build / "bm25"), show_progress=False) if chunks else bm25s.BM25()
-        return cls(documents, chunks, vectors, faiss.read_index(str(build / "dense.faiss")), bm25,
-                   Tokenizer([w for w in words if w]), manifest["model"], manifest["fingerprint"], folder=index_dir)
+            loaded = [(e, disk.read_segment(self.folder, e.segment, self.dim)) for e in new]
+        except FileNotFoundError:       # a writer replaced it meanwhile and dropped the folder: read again
+            return self.refresh_after_race()
+        except (OSError, ValueError, KeyError, FormatError) as e:
+            raise StoreFormatError(f"index in {self.folder} is damaged ({e}): run `reform-qa index --rebuild`") from e
+        self.vocabulary.tokenizer.learn(w for _, s in loaded for w in s.words)
+        self._append(loaded)
+        self._generation = manifest.generation
+        self._relist()
 
+    def refresh_after_race(self) -> None:
+        """Read the manifest again after a segment vanished between reading it and reading the folder."""
+        manifest = disk.read_manifest(self.folder)
+        if manifest is not None:
+            self._catch_up(manifest)
 
-class _Cached:
-    """The encoder of a rebuild that embeds nothing (every vector is kept): its name and size only."""
+    def _append(self, loaded: list[tuple[Entry, Segment]]) -> None:
+        if not loaded:
+            return
+        start = len(self.chunks)
+        added = np.concatenate([s.vectors for _, s in loaded]).astype(np.float32).reshape(-1, self.dim)
+        if start + len(added) > len(self._buffer):
+            grown = np.zeros((max(start + len(added), 2 * len(self._buffer), 1024), self.dim), np.float32)
+            grown[:start] = self._buffer[:start]
+            self._buffer = grown
+        self._buffer[start:start + len(added)] = added
+        for entry, segment in loaded:
+            self._entries[entry.document.doc_id] = entry
+            self._rows[entry.document.doc_id] = range(len(self.chunks), len(self.chunks) + len(segment.chunks))
+            self._positions.update((c.id, len(self.chunks) + i) for i, c in enumerate(segment.chunks))
+            self.chunks.extend(segment.chunks)
+            self._row_doc.extend([entry.document.doc_id] * len(segment.chunks))
+            self.postings.add(segment.counts)
+        if self.dense.ntotal == 0 and len(self.chunks) > HNSW_ABOVE:
+            self.dense = dense_index(self.dim, len(self.chunks))
+        if len(added):
+            self.dense.add(np.ascontiguousarray(added))
 
-    def __init__(self, store: LocalStore):
-        self.name, self.dim = store.model, store.vectors.shape[1]
+    def _drop(self, doc_id: str) -> None:
+        rows = self._rows.pop(doc_id, None)
+        self._entries.pop(doc_id, None)
+        if rows is not None and len(rows):
+            self.postings.delete(np.arange(rows.start, rows.stop))
+            for i in rows:
+                if self._positions.get(self.chunks[i].id) == i:
+                    del self._positions[self.chunks[i].id]
 
-    def encode(self, texts: list[str], query: bool = False) -> np.ndarray:
-        raise AssertionError("a rebuild of kept chunks embeds nothing")
+    def _relist(self) -> None:
+        entries = list(self._entries.values())
+        documents = tuple(e.document for e in entries)
+        signatures = {e.document.doc_id: e.signature for e in entries}
+        self._listing = Listing(self.model, documents, {e.document.doc_id: e.chunks for e in entries}, signatures,
+                                fingerprint(list(documents), signatures))
 
+    def _write_error(self, e: OSError, chunks: int) -> StoreWriteError:
+        reason = e.strerror or str(e)
+        need = chunks * (self.dim * 4 + 3000) / 2**20
+        return StoreWriteError(f"could not write the index in {self.folder} ({reason}); the index as it was is "
+                               f"kept and still answers: free space there (this write needs about {need:.0f} MB) "
+                               "and run `reform-qa index`")
 
-def open_local(data_dir: Path, index_dir: Path, encoder: Encoder, update: str = "add", progress: bool = True,
-               callback: Callable[[int, int], None] | None = None) -> LocalStore:
-    """Open the index in index_dir for the corpus in data_dir: built on first use; otherwise brought up to
-    date as `update` says (see stores.base.plan: opening adds new documents and never deletes). An index
-    of another model is embedded again, keeping every document it held."""
-    documents, chunks = load_corpus(data_dir)
-    try:
-        old = LocalStore.load(index_dir)
-    except StoreFormatError:
-        old = None
-    if old is None:
-        old_docs, old_chunks = [], []
-    else:
-        old_docs, old_chunks = old.documents, old.chunks
-    todo = plan(contents(old_docs, old_chunks), contents(documents, chunks), update)
-    same_model = old is not None and old.model == encoder.name and old.vectors.shape[1] == encoder.dim
-    if same_model and not (todo.add or todo.replace or todo.remove) and update != "rebuild":
-        old.report = todo.report
-        return old
-    Path(index_dir).mkdir(parents=True, exist_ok=True)
-    with FileLock(str(Path(index_dir) / ".lock")):
-        changed = set(todo.add) | set(todo.replace) | set(todo.remove)
-        folder = {d.doc_id: d for d in documents}
-        keep = [folder.get(d.doc_id, d) if d.doc_id in todo.replace else d for d in old_docs
-                if d.doc_id not in todo.remove and update != "rebuild"]
-        target = keep + [folder[d] for d in todo.add]   # new documents: never among the kept
-        by_doc = {}
-        for c in (c for c in old_chunks if c.doc_id not in changed):
-            by_doc.setdefault(c.doc_id, []).append(c)
-        for c in (c for c in chunks if c.doc_id in changed):
-            by_doc.setdefault(c.doc_id, []).append(c)
-        pending = PendingVectors(index_dir, encoder.name)
-        cache = {**shipped_vectors(data_dir, encoder.name, encoder.dim), **pending.load()}
-        if same_model and update != "rebuild":
-            cache.update(old.vectors_by_id())
-        store = LocalStore.build(target, [c for d in target for c in by_doc.get(d.doc_id, [])], encoder, cache,
-                                 progress, callback, pending.add)
-        try:
-            store.save(index_dir)
-        except StoreWriteError as e:
-            if not same_model or update == "rebuild":
-                raise
-            old.report = replace(todo.report, added=(), replaced=(), not_written=str(e))
-            return old         # answer from the index as it was; the next open tries again
-        pending.clear()
-    store.report = todo.report
-    return store

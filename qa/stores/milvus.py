@@ -5,7 +5,6 @@ returns are fetched by id, their neighbours on demand, and term frequencies from
 The second stage and the answer stay in Python (qa.engine)."""
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import threading
@@ -14,12 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..documents.document import Chunk, Document
-from ..documents.folder import load_corpus
-from ..encoders import Encoder
-from ..progress import Progress
+from ..documents.document import Chunk
 from ..text import Tokenizer, corpus_terms, searchable
-from .base import Candidates, Filters, Plan, Report, contents, idf, plan, shipped_vectors
+from .base import Candidates, Filters, Listing, Rows, fingerprint
+from .bm25 import idf
 from .milvus_schema import (CHUNK_FIELDS, MilvusError, check_model, chunk_of, connect, create, cut, document_of,
                             expression, heads, quoted, talking, terms_collection)
 from .milvus_writer import Writer
@@ -31,97 +28,119 @@ FRESH = 10.0          # seconds the list of documents and term counts are truste
 CACHE = 100_000       # chunks held per process; the cache starts afresh past this, before a search
 
 
+class MilvusTerms:
+    """The Milvus store's Vocabulary: the corpus dictionary of its documents, and document frequencies
+    summed from the terms collection (cached while the documents stay the same)."""
+
+    def __init__(self, store: "MilvusStore"):
+        self.store = store
+        self.tokenizer = Tokenizer()
+
+    def knows(self, token: str) -> bool:
+        return self.store.frequency(token) > 0
+
+    def idf(self, token: str) -> float:
+        return idf(self.store.frequency(token), max(self.store.listing().count, 1))
+
+
 class MilvusStore:
     """One corpus in Milvus, as this process sees it: the documents, and the chunks handed out so far."""
 
-    def __init__(self, client, collection: str, model: str, embedded: int = 0, report: Report = Report()):
-        self.client, self.collection, self.model = client, collection, model
-        self.embedded, self.report = embedded, report
+    def __init__(self, client, collection: str, model: str, dim: int, uri: str = ""):
+        self.client, self.collection, self.model, self.dim, self.uri = client, collection, model, dim, uri
         self._chunks: list[Chunk] = []
         self._positions: dict[str, int] = {}
         self._seq: dict[str, int] = {}
         self._words: list[str] | None = None
+        self._df: dict[str, int] = {}
+        self._heads: dict[str, dict] = {}
+        self._listing = Listing(model)
+        self._read_at = 0.0
         self._lock = threading.RLock()     # the caches, against threads asking at once
+        self.vocabulary = MilvusTerms(self)
         self.writer = Writer(client, collection)
         self.refresh()
+
+    @classmethod
+    def open(cls, uri: str, model: str, dim: int, collection: str, token: str | None = None,
+             fresh: bool = False) -> "MilvusStore":
+        """The collection as it is (none yet: an empty store, made by the first write); a collection of
+        another model, or one made by an older reform-qa, is refused. Opening writes nothing, but with
+        `fresh` (a rebuild), which drops the collections first."""
+        client = connect(uri, token)
+        try:
+            for name in (collection, terms_collection(collection)) if fresh else ():
+                if client.has_collection(name):
+                    client.drop_collection(name)
+            for name in (collection, terms_collection(collection)):   # another process's are "released" here
+                if client.has_collection(name):
+                    client.load_collection(name)
+            if client.has_collection(collection):
+                check_model(client, collection, model, dim)
+            return cls(client, collection, model, dim, uri)
+        except MilvusError:
+            raise
+        except Exception as e:   # pymilvus errors: say where and what to do, never a traceback
+            raise cls.failed(uri, collection, e) from None
+
+    @staticmethod
+    def failed(uri: str, collection: str, e: Exception) -> MilvusError:
+        return MilvusError(f"Milvus at {uri} failed on collection {collection!r} ({e}); check the server, "
+                           "or rebuild with `reform-qa --store … index --rebuild`")
 
     def refresh(self) -> None:
         """Re-read the documents (one row each), and forget the term counts if they changed: what another
         process added or removed is seen from here on."""
         with self._lock, talking(self.collection):
-            self._refresh(heads(self.client, self.collection))
+            rows = heads(self.client, self.collection) if self.client.has_collection(self.collection) else []
+            self._refresh(rows)
 
     def _refresh(self, rows: list[dict]) -> None:
         self._heads = {r["doc_id"]: r for r in rows}
-        self.documents = [document_of(r) for r in rows]
-        self._documents = {d.doc_id: d for d in self.documents}
-        self._counts = {r["doc_id"]: int(r["passages"]) for r in rows}
-        self.count = sum(self._counts.values())
+        documents = [document_of(r) for r in rows]
+        signatures = {r["doc_id"]: r["signature"] for r in rows}
         words = sorted({t for r in rows for t in json.loads(r["terms"] or "[]")})
         if words != self._words:
-            self.tokenizer, self._words = Tokenizer(words), words
-        fingerprint = hashlib.sha256(json.dumps([[r[k] for k in ("doc_id", "signature", "title", "date", "author",
-                                                                  "source", "district")] for r in rows],
-                                                ensure_ascii=False).encode()).hexdigest()[:20]
-        if fingerprint != getattr(self, "fingerprint", None):    # term counts change only with the documents
-            self._df: dict[str, int] = {}
-        self.fingerprint = fingerprint
+            learned = set(self.vocabulary.tokenizer.words) - set(self._words or [])   # an ingest's corpus terms
+            self.vocabulary.tokenizer, self._words = Tokenizer(sorted({*words, *learned})), words
+        listing = Listing(self.model, tuple(documents), {r["doc_id"]: int(r["passages"]) for r in rows}, signatures,
+                          fingerprint(documents, signatures))
+        if listing.fingerprint != self._listing.fingerprint:    # term counts change only with the documents
+            self._df = {}
+        self._listing = listing
         self._read_at = time.monotonic()
 
-    # -- opening and keeping up to date ------------------------------------------------------------
-    @classmethod
-    def open(cls, uri: str, data_dir: Path, encoder: Encoder, collection: str, token: str | None = None,
-             update: str = "add", progress: bool = True, callback=None) -> "MilvusStore":
-        """Open (creating it if needed) the collection and bring the corpus folder's documents in as
-        `update` says (stores.base.plan): opening adds new documents and never deletes; a collection of
-        another model, or one made by an older reform-qa, is refused unless rebuilt. No folder (or an
-        empty one) opens the collection as it is."""
-        documents, chunks = load_corpus(data_dir) if Path(data_dir).is_dir() else ([], [])
-        client = connect(uri, token)
+    # -- Writer --------------------------------------------------------------------------------------
+    def listing(self) -> Listing:
+        if time.monotonic() - self._read_at > FRESH:
+            self.refresh()
+        return self._listing
+
+    def put(self, rows: list[Rows]) -> None:
+        """Write each document whole (see milvus_writer.Writer.add_document), its terms counted with the
+        corpus dictionary of the store and of these documents; the collection is made by the first write."""
+        if not rows:
+            return
+        words = corpus_terms(c.text for r in rows for c in r.chunks)
         try:
-            if update == "rebuild":
-                for name in (collection, terms_collection(collection)):
-                    if client.has_collection(name):
-                        client.drop_collection(name)
-            if not client.has_collection(collection):
-                create(client, collection, encoder.dim, Tokenizer(corpus_terms(c.text for c in chunks)).words)
-            for name in (collection, terms_collection(collection)):   # another process's are "released" here
-                if client.has_collection(name):
-                    client.load_collection(name)
-            check_model(client, collection, encoder)
-            store = cls(client, collection, encoder.name)
-            had = {d: (store._documents[d], r["signature"]) for d, r in store._heads.items()}
-            todo = plan(had, contents(documents, chunks), update)
-            store.report = todo.report if Path(data_dir).is_dir() else Report()   # no folder: nothing to compare
-            store.embedded = store._apply(todo, documents, chunks, encoder, data_dir, progress, callback)
+            with talking(self.collection):
+                if not self.client.has_collection(self.collection):
+                    create(self.client, self.collection, self.dim, Tokenizer(words).words)
+                counted = [*self.vocabulary.tokenizer.words, *words]
+                for r in rows:
+                    self.writer.add_document(r.document, list(r.chunks), list(r.vectors), f"{self.model}/{self.dim}",
+                                             counted)
+                self.writer.flush()
         except MilvusError:
             raise
-        except Exception as e:   # pymilvus errors: say where and what to do, never a traceback
-            raise MilvusError(f"Milvus at {uri} failed on collection {collection!r} ({e}); check the server, "
-                              "or rebuild with `reform-qa --store … index --rebuild`") from None
-        return store
+        except Exception as e:
+            raise self.failed(self.uri, self.collection, e) from None
+        self.refresh()
 
-    def _apply(self, todo: Plan, documents: list[Document], chunks: list[Chunk], encoder: Encoder,
-               data_dir: Path, progress: bool, callback) -> int:
-        """Replace and add the planned documents, each whole or not at all, embedding only the chunks the
-        corpus folder carries no vector for; returns chunks embedded."""
-        folder = {d.doc_id: d for d in documents}
-        work = [(folder[d], [c for c in chunks if c.doc_id == d]) for d in (*todo.replace, *todo.add)]
-        shipped = shipped_vectors(data_dir, encoder.name, encoder.dim) if work else {}
-        count = sum(1 for _, cs in work for c in cs if c.id not in shipped)
-        words = corpus_terms(c.text for _, cs in work for c in cs)   # add_document adds the store's own
-        with Progress(count, f"embedding {count} new chunks for Milvus", progress, callback) as done:
-            for doc, doc_chunks in work:
-                self.add_document(doc, doc_chunks, encoder, done.update, shipped, words)
-        if work:
-            self.writer.flush()
-            self.refresh()
-        return count
-
-    def remove(self, doc_ids: list[str]) -> list[str]:
+    def delete(self, doc_ids: list[str]) -> list[str]:
         """Delete these documents' rows from both collections; returns the ids it held."""
         self.refresh()
-        held = [d for d in dict.fromkeys(doc_ids) if d in self._documents]
+        held = [d for d in dict.fromkeys(doc_ids) if d in self._heads]
         if held:
             try:
                 self.writer.delete(held)
@@ -132,10 +151,13 @@ class MilvusStore:
             self.refresh()
         return held
 
-    def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None,
-                     known: dict[str, np.ndarray] | None = None, words: list[str] | None = None) -> None:
-        """Write one document whole (see Writer.add_document), its terms counted with this store's words."""
-        self.writer.add_document(doc, chunks, encoder, done, known, [*(self._words or []), *(words or [])])
+    def vectors(self, doc_ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these documents' chunks, by chunk id."""
+        held = [d for d in doc_ids if d in self._heads]
+        if not held:
+            return {}
+        with talking(self.collection):
+            return self.writer.vectors(held)
 
     def stored_ids(self) -> dict[str, str]:
         """chunk id -> document id of every row in the collection (for tests and checks: reads them all)."""
@@ -149,22 +171,10 @@ class MilvusStore:
     def chunk(self, pos: int) -> Chunk:
         return self._chunks[pos]
 
-    def position(self, chunk_id: str) -> int | None:
-        return self._positions.get(chunk_id)
-
-    def document(self, doc_id: str) -> Document:
-        return self._documents[doc_id]
-
-    def per_document(self) -> dict[str, int]:
-        return dict(self._counts)
-
-    def signatures(self) -> dict[str, str]:
-        """Each listed document's chunk-id signature (stores.base.signature), as last read."""
-        return {d: r["signature"] for d, r in self._heads.items()}
-
-    def neighbours(self, pos: int) -> tuple[str, str]:
+    def neighbours(self, chunk_id: str) -> tuple[str, str]:
         with self._lock:
-            if pos >= len(self._chunks):       # the cache started afresh since the position was handed out
+            pos = self._positions.get(chunk_id)
+            if pos is None:                    # the cache started afresh since the chunk was handed out
                 return "", ""
             c = self._chunks[pos]
             seq = self._seq[c.id]
@@ -174,17 +184,10 @@ class MilvusStore:
         text = {r["seq"]: r["body"] for r in rows}
         return text.get(seq - 1, ""), text.get(seq + 1, "")
 
-    def knows(self, token: str) -> bool:
-        return self._frequency(token) > 0
-
-    def idf(self, token: str) -> float:
-        return idf(self._frequency(token), max(self.count, 1))
-
-    def _frequency(self, token: str) -> int:
+    def frequency(self, token: str) -> int:
         """In how many chunks a token occurs: the sum of its per-document rows (cached while the documents
         stay the same; they are re-read every FRESH seconds)."""
-        if time.monotonic() - self._read_at > FRESH:
-            self.refresh()
+        self.listing()
         if token not in self._df:
             with talking(self.collection):
                 rows = self.client.query(terms_collection(self.collection), output_fields=["chunks"], limit=16384,
@@ -194,6 +197,8 @@ class MilvusStore:
 
     def retrieve(self, text: str, extra: str, extra_weight: float, vector: np.ndarray, n: int,
                  filters: Filters) -> Candidates:
+        if not self._heads:
+            return Candidates(*(np.zeros(0),) * 3)
         with self._lock, talking(self.collection):
             return self._retrieve(text, extra, extra_weight, vector, n, filters)
 
@@ -219,12 +224,13 @@ class MilvusStore:
                 if row["id"] not in dense:
                     dense[row["id"]] = float(np.asarray(row["dense"], np.float32) @ vector)
                 self._hold(row)
-        if any(self._chunks[self._positions[i]].doc_id not in self._documents for i in wanted if i in self._positions):
+        listed = self._listing.by_id
+        if any(self._chunks[self._positions[i]].doc_id not in listed for i in wanted if i in self._positions):
             self._refresh(heads(self.client, self.collection))   # another process added a document
         # ids deleted meanwhile have no row, and rows of a document not listed (being written, or left by a
         # crashed write) are not yet the corpus's: both skipped
         ids = [i for i in dict.fromkeys([*dense, *bm25]) if i in self._positions and i in dense
-               and self._chunks[self._positions[i]].doc_id in self._documents]
+               and self._chunks[self._positions[i]].doc_id in self._listing.by_id]
         return Candidates(np.array([self._positions[i] for i in ids], dtype=int),
                           np.array([bm25.get(i, 0.0) for i in ids]), np.array([dense[i] for i in ids]))
 

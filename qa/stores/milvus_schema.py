@@ -16,7 +16,6 @@ try:
 except ImportError:
     pymilvus = None
 from ..documents.document import Chunk, Document, index_text
-from ..encoders import Encoder
 from ..text import STOPWORDS, Tokenizer, corpus_terms, searchable, year_of
 from .base import Filters, StoreError, signature
 
@@ -43,7 +42,7 @@ def cut(text: str, limit: int) -> str:
     return text.encode("utf-8")[:limit].decode("utf-8", "ignore")
 
 
-def chunk_rows(doc: Document, chunks: list[Chunk], vectors: list[np.ndarray], encoder: Encoder, start: int,
+def chunk_rows(doc: Document, chunks: list[Chunk], vectors: list[np.ndarray], model: str, start: int,
                total: list[Chunk]) -> list[dict]:
     """Rows for chunks[start:start + len(vectors)] of a document whose chunks are `total`; the first row
     also carries the document's passage count, corpus terms and chunk-id signature."""
@@ -54,7 +53,7 @@ def chunk_rows(doc: Document, chunks: list[Chunk], vectors: list[np.ndarray], en
                      "year": int(year_of(doc.date) or 0), "title": cut(doc.title, 4096), "date": cut(doc.date, 32),
                      "author": cut(doc.author, 4096), "source": cut(doc.source, 4096), "paragraph": chunk.paragraph,
                      "page": chunk.page, "seq": i, "heading": cut(chunk.heading, 4096), "body": cut(chunk.text, 65535),
-                     "text": cut(searchable(index_text(chunk)), 65535), "model": f"{encoder.name}/{encoder.dim}",
+                     "text": cut(searchable(index_text(chunk)), 65535), "model": model,
                      "passages": len(total) if head else 0,
                      "terms": cut(json.dumps(corpus_terms(c.text for c in total), ensure_ascii=False), 65535)
                      if head else "",
@@ -93,13 +92,13 @@ def heads(client, collection: str) -> list[dict]:
     return sorted(rows, key=lambda r: r["doc_id"])
 
 
-def check_model(client, collection: str, encoder: Encoder) -> None:
+def check_model(client, collection: str, model: str, dim: int) -> None:
     """Refuse a collection whose vectors another model made (searching them with ours would mislead)."""
     rows = client.query(collection, filter='id != ""', output_fields=["model"], limit=1)
     made = rows[0]["model"] if rows else ""
-    if made and made != f"{encoder.name}/{encoder.dim}":
+    if made and made != f"{model}/{dim}":
         raise MilvusError(f"Milvus collection {collection!r} holds vectors of {made}, this process embeds with "
-                          f"{encoder.name}/{encoder.dim}: use the same model, another collection "
+                          f"{model}/{dim}: use the same model, another collection "
                           "(QA_MILVUS_COLLECTION), or re-embed it with `reform-qa --store … index --rebuild`")
 
 

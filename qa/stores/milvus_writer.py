@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..documents.document import Chunk, Document, index_text
-from ..encoders import Encoder
+from ..documents.document import Chunk, Document
 from ..text import Tokenizer, corpus_terms
 from .milvus_schema import chunk_rows, quoted, term_rows, terms_collection
 
-BATCH = 64            # chunks embedded and inserted at a time
+BATCH = 64            # chunks inserted at a time
 
 
 class Writer:
@@ -39,31 +38,36 @@ class Writer:
         pages.close()
         return out
 
-    def add_document(self, doc: Document, chunks: list[Chunk], encoder: Encoder, done=lambda n: None,
-                     known: dict[str, np.ndarray] | None = None, words: list[str] | None = None) -> None:
+    def add_document(self, doc: Document, chunks: list[Chunk], vectors: list[np.ndarray], model: str,
+                     words: list[str]) -> None:
         """Replace one document's rows: its earlier ones deleted, its term counts, then its chunks by chunk
-        id (embedding those without a `known` vector); if any batch fails, the rows of this document written
-        so far are deleted again: no partial document is left (nor its earlier version). `words`: the corpus
-        terms to count with (the store's and those of all the documents being added, so that each is
-        tokenised as the whole corpus will be)."""
-        known = known or {}
+        id; if any batch fails, the rows of this document written so far are deleted again: no partial
+        document is left (nor its earlier version). `words`: the corpus terms to count with (the store's
+        and those of all the documents being added, so that each is tokenised as the whole corpus will
+        be); `model`: "name/dim" of the vectors."""
         self.delete([doc.doc_id])      # an earlier version, or rows a crashed write left
         try:
-            rows = term_rows(doc.doc_id, chunks, self._counting(words or [], chunks))
+            rows = term_rows(doc.doc_id, chunks, self._counting(words, chunks))
             for start in range(0, len(rows), 1000):
                 self.client.upsert(terms_collection(self.collection), rows[start:start + 1000])
             # the first chunk's row (which lists the document) last: a document is listed only when whole,
-            # so a rerun after a crash (reform-qa ingest) writes it again
+            # so a rerun after a crash writes it again
             for start in reversed(range(0, len(chunks), BATCH)):
-                batch = chunks[start:start + BATCH]
-                new = [c for c in batch if c.id not in known]
-                made = dict(zip((c.id for c in new), encoder.encode([index_text(c) for c in new])))
-                vectors = [known[c.id] if c.id in known else made[c.id] for c in batch]
-                self.client.upsert(self.collection, chunk_rows(doc, batch, vectors, encoder, start, chunks))
-                done(len(new))
+                self.client.upsert(self.collection, chunk_rows(doc, chunks[start:start + BATCH],
+                                                               vectors[start:start + BATCH], model, start, chunks))
         except Exception:
             self.delete([doc.doc_id])   # its earlier rows went first: these are the ones just written
             raise
+
+    def vectors(self, doc_ids: list[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these documents' chunks, by chunk id."""
+        out: dict[str, np.ndarray] = {}
+        pages = self.client.query_iterator(self.collection, batch_size=1024, output_fields=["id", "dense"],
+                                           filter=f"doc_id in [{', '.join(quoted(d) for d in doc_ids)}]")
+        while page := pages.next():
+            out.update((r["id"], np.asarray(r["dense"], np.float32)) for r in page)
+        pages.close()
+        return out
 
     def _counting(self, words: list[str], chunks: list[Chunk]) -> Tokenizer:
         """The tokenizer that counts a document's terms: the given words and the document's own."""

@@ -8,7 +8,7 @@ from typing import Literal, Protocol
 
 import numpy as np
 
-from .documents.document import Chunk, Document
+from ..documents.document import Chunk, Document
 from .passages import Passages
 from .query import Query
 from .rerank import RERANK_DEPTH, proximity, rerank_score, unsupported
@@ -82,7 +82,7 @@ class LearnedStage:
         texts, met = [], []
         for pos in positions:
             chunk = passages.chunk(int(pos))
-            texts.append(model_text(passages.store.document(chunk.doc_id), chunk))
+            texts.append(model_text(passages.document(chunk.doc_id), chunk))
             context = passages.context(int(pos))
             met.append(not unsupported(query.wanted, context.text, context.date))
         logits = self.model.logits(query.text, texts).astype(float)

@@ -9,7 +9,7 @@ from functools import lru_cache
 
 from jieba import posseg
 
-from .text import YEAR, normalize
+from ..text import YEAR, normalize
 
 # Second-stage constants, chosen on the dev split (`python -m qa eval --split dev`, see README):
 RERANK_DEPTH = 20           # fused candidates the second stage rescores

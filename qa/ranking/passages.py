@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .answer import Hit
-from .documents.document import Chunk
-from .documents.parse import HEADER
-from .stores.base import Store
-from .text import normalize, sentences
+from ..documents.document import Chunk, Document
+from ..documents.parse import HEADER
+from ..stores.base import Searcher
+from ..text import normalize, sentences
 
 CACHE_LIMIT = 50_000     # contexts kept; the cache starts afresh past this (about 2 KB each)
 
@@ -34,7 +34,7 @@ def citation(title: str, date: str, paragraph: int, page: int = 0) -> str:
 class Passages:
     """The chunks of one opened store, by position, with their documents."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Searcher):
         self.store = store
         self._contexts: dict[str, Context] = {}
 
@@ -42,10 +42,14 @@ class Passages:
         """The chunk at a position of the store."""
         return self.store.chunk(pos)
 
+    def document(self, doc_id: str) -> Document:
+        """A listed document by id (one deleted since its chunk was retrieved: its id as its title)."""
+        return self.store.listing().by_id.get(doc_id) or Document(doc_id, doc_id)
+
     def hit(self, pos: int, score: float, bm25: float, dense: float) -> Hit:
         """The chunk at a position as a ranked, cited Hit."""
         c = self.store.chunk(pos)
-        d = self.store.document(c.doc_id)
+        d = self.document(c.doc_id)
         return Hit(c.text, round(score, 4), c.doc_id, d.title, d.date, c.paragraph, c.heading,
                    citation(d.title, d.date, c.paragraph, c.page), round(bm25, 4), round(dense, 4), c.id,
                    d.district, d.author, c.page)
@@ -56,7 +60,7 @@ class Passages:
         if c.id not in self._contexts:
             if len(self._contexts) >= CACHE_LIMIT:
                 self._contexts.clear()
-            d = self.store.document(c.doc_id)
+            d = self.document(c.doc_id)
             said = sentences(c.text) or [c.text]
             self._contexts[c.id] = Context(
                 normalize("\n".join((c.heading, c.text, d.title, d.district, d.author, d.source))), d.date,
@@ -70,5 +74,4 @@ class Passages:
     def neighbours(self, hit: Hit) -> tuple[str, str]:
         """The paragraphs just before and after a hit in its document, for context (a store keeps each
         document's chunks together and in order)."""
-        pos = self.store.position(hit.chunk_id)
-        return ("", "") if pos is None else self.store.neighbours(pos)
+        return self.store.neighbours(hit.chunk_id)
