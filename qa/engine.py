@@ -20,7 +20,7 @@ from .encoders import Encoder, load_encoder
 from .ranking.fusion import rrf_fusion, weighted_fusion
 from .glossary import Glossary
 from .ranking.passages import Passages
-from .ranking.query import Query, prepare
+from .ranking.query import Query, prepare, shorten
 from .ranking.decide import Decision, decide
 from .ranking.rerank import REGION
 from .ranking.second_stage import LearnedStage, RuleStage, SecondStage
@@ -102,6 +102,11 @@ class Engine:
             self._names, self.glossary = names, glossary
             self.districts = sorted({d.district for d in listing.documents if d.district})
             self.passages.forget()
+
+    def _weight(self, sentence: str) -> float:
+        """How much a sentence says to BM25: the summed IDF of its word tokens."""
+        vocabulary = self.store.vocabulary
+        return sum(vocabulary.idf(t) for t in vocabulary.tokenizer(sentence) if not t.startswith("#"))
 
     def listing(self) -> Listing:
         """The documents the engine searches now, with their passage counts and fingerprint."""
@@ -238,9 +243,11 @@ class Engine:
         history = check_history(history)
         notices = []
         text = " ".join(str(question or "").split())
-        if len(text) > self.settings.max_question_chars:
-            text = text[: self.settings.max_question_chars]
-            notices.append(f"问题过长，已截取前{self.settings.max_question_chars}个字符进行检索")
+        limit = self.settings.max_question_chars
+        if len(text) > limit:
+            whole, text = len(text), shorten(text, limit, self._weight)
+            notices.append(f"问题有{whole}字，超过{limit}字的上限：只检索了其中提问和信息最多的部分（{len(text)}字）："
+                           f"“{text[:40]}…”")
         k = max(1, min(int(k or self.settings.k), self.settings.max_k))
         searched = rewrite(text, history, self.districts)
         if searched != text:

@@ -54,7 +54,9 @@ class Settings:
     token: str | None = None          # Milvus credentials ("user:password" or an API key), for a server
     k: int = K
     max_k: int = MAX_K
-    max_question_chars: int = 500     # longer questions are truncated, with a notice
+    max_question_chars: int = 500     # what is searched of a question: a longer one is shortened to the sentences
+                                      # that ask and say the most, with a notice (the encoder reads ~510 tokens)
+    max_input_chars: int = 20_000     # what the chat box and the API take of a question at all (a pasted page)
     max_file_mb: float = MAX_FILE_MB
     max_upload_files: int = 20        # files per upload in the app
     port: int = PORT

@@ -51,7 +51,15 @@ def test_answerable_question_does_not_abstain_and_names_its_best_sentence(engine
 def test_overlong_question_is_truncated_with_a_notice(engine):
     answer = engine.ask("改革" * 5000, k=1)
     assert len(answer.question) == engine.settings.max_question_chars
-    assert any("问题过长" in n for n in answer.notices)
+    assert any("超过500字的上限" in n for n in answer.notices)
+
+
+def test_a_long_question_is_searched_by_the_part_that_asks(engine):
+    pasted = "镇海区是宁波的一个区，历史悠久，文化昌盛，港口发达。" * 30 + "请问2019年地区生产总值是多少？"
+    answer = engine.ask(pasted, k=1)
+    assert len(answer.question) <= engine.settings.max_question_chars and "地区生产总值是多少" in answer.question
+    assert answer.hits[0].chunk_id == engine.ask("请问2019年地区生产总值是多少？", k=1).hits[0].chunk_id
+    assert any("只检索了其中提问和信息最多的部分" in n for n in answer.notices)
 
 
 def test_k_is_bounded(engine):

@@ -13,15 +13,18 @@ ENCODER = HashEncoder()
 STORES = ["local", "milvus-lite"]
 
 
-def address(name: str, tmp_path) -> str | None:
-    return {"local": None, "milvus-lite": str(tmp_path / "contract.db")}[name]
+@pytest.fixture(scope="module")
+def lite(tmp_path_factory):
+    """One Milvus Lite file for the module (starting one costs seconds); each test has its own collection."""
+    return str(tmp_path_factory.mktemp("lite") / "contract.db")
 
 
 @pytest.fixture(params=STORES)
-def opened(request, tmp_path):
+def opened(request, tmp_path, lite):
     """A function opening the store under test (again, as another process would) on one scratch address."""
-    settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "ix", store=address(request.param, tmp_path),
-                        collection="contract")
+    store = {"local": None, "milvus-lite": lite}[request.param]
+    settings = Settings(data_dir=tmp_path / "data", index_dir=tmp_path / "ix", store=store,
+                        collection=f"contract_{tmp_path.name[-40:].replace('-', '_')}")
     return lambda: open_store(settings, ENCODER.name, ENCODER.dim)
 
 

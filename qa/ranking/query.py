@@ -2,6 +2,8 @@
 its weighted terms and the years and places it names."""
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,3 +45,25 @@ def terms(vocabulary: Vocabulary, text: str, expansion: Expansion) -> Terms:
     weigh the most) and the glossary forms that also meet them."""
     tokens = dict.fromkeys(t for t in vocabulary.tokenizer(text) if not t.startswith("#"))
     return Terms(tuple(((t, *map(normalize, expansion.forms(t))), vocabulary.idf(t)) for t in tokens))
+
+
+ASKING = re.compile(r"[？?]|什么|多少|哪|如何|怎么|怎样|为何|为什么|是否|吗|几|谁|when|what|how|which|who|why", re.I)
+
+
+def shorten(text: str, limit: int, weight: Callable[[str], float]) -> str:
+    """A question over `limit` characters cut to its most informative part: the sentences that ask (a
+    question mark or word) when there are any, the last first, else those whose terms weigh most per character (`weight`
+    gives a sentence's summed IDF); kept in the order written, up to the limit."""
+    if len(text) <= limit:
+        return text
+    said = [s for s in re.split(r"(?<=[。！？!?；;\n])", text) if s.strip()]
+    asking = [i for i, s in enumerate(said) if ASKING.search(s)]
+    order = asking[::-1] or sorted(range(len(said)), key=lambda i: (-weight(said[i]) / max(len(said[i]), 1), i))
+    keep, used = set(), 0
+    for i in order:
+        if used + len(said[i]) <= limit:
+            keep.add(i)
+            used += len(said[i])
+    if not keep:                 # one sentence longer than the limit: its start
+        return said[order[0]][:limit]
+    return "".join(said[i] for i in sorted(keep))

@@ -237,8 +237,9 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
         title = gr.Markdown(header())
         chat = gr.Chatbot(height="70vh", label="对话", elem_id="chat", autoscroll=False)
         with gr.Row():
-            box = gr.Textbox(placeholder=PLACEHOLDER, scale=5, show_label=False,
-                             max_length=engine.settings.max_question_chars)
+            box = gr.Textbox(placeholder=PLACEHOLDER, scale=5, show_label=False,   # a longer question is
+                             max_length=engine.settings.max_input_chars)     # shortened by the engine, said
+
             send = gr.Button("提问", variant="primary", scale=1)
         examples = gr.Dataset(components=[box], samples=[[e] for e in EXAMPLES], label="示例问题（点击即问）")
         with gr.Accordion("筛选与设置", open=False):

@@ -9,10 +9,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from ..ranking.answer import HIT_JSON, Hit
-from ..settings import K, MAX_K
+from ..settings import K, MAX_K, Settings
 
 MAX_HISTORY = 20              # earlier questions taken for a follow-up
-MAX_CHARS = 2000              # a question or an earlier one (the engine searches the first 500)
+MAX_CHARS = Settings.max_input_chars   # a question or an earlier one (the engine shortens past max_question_chars)
 
 
 class UTF8JSON(JSONResponse):
