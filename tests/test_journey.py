@@ -79,7 +79,9 @@ def test_a_conversation_in_the_browser(browser_page):
 
     page.locator("#chat details.hit[open] .copy-cite").last.click()
     copied = page.evaluate("navigator.clipboard.readText()")
-    assert copied.startswith("《张国锋") and "第" in copied and copied in page.inner_text("#chat")
+    quoted, cited = copied[1:].split("”（", 1)                         # “passage”（《title》，date，第N段）
+    assert copied.startswith("“") and cited.startswith("《张国锋") and "段）" in cited
+    assert quoted in page.inner_text("#chat")
 
     page.get_by_role("button", name="清空对话").click()
     page.wait_for_function("document.querySelectorAll('#chat .reply-top').length === 0", timeout=10_000)

@@ -3,6 +3,7 @@ confidence in the top passage, its best sentence, and abstention."""
 from __future__ import annotations
 
 import uuid
+from urllib.parse import quote
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -29,6 +30,11 @@ class Hit:
     author: str = ""
     page: int = 0
 
+    @property
+    def url(self) -> str:
+        """Where the passage is shown in its document, relative to the server (/documents/{id}#c-{chunk})."""
+        return f"/documents/{quote(self.doc_id, safe='')}#c-{self.chunk_id}"
+
 
 @dataclass(frozen=True)
 class Answer:
@@ -54,7 +60,7 @@ def answer_json(answer: Answer) -> dict:
     return {"answer_id": answer.answer_id, "question": answer.question, "query": answer.query, "abstained": answer.abstained,
             "confidence": answer.confidence, "best_sentence": answer.best_sentence,
             "notices": list(answer.notices),
-            "hits": [{k: v for k, v in asdict(h).items() if k in HIT_JSON} for h in answer.hits]}
+            "hits": [{**{k: v for k, v in asdict(h).items() if k in HIT_JSON}, "url": h.url} for h in answer.hits]}
 
 
 def confidence(terms: Terms, found: str, dense: float, calibration: Calibration, cross_lingual: bool) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable
+from html import escape
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
@@ -25,6 +26,7 @@ from ..documents.document import IngestError
 from ..feedback import Feedback, FeedbackError
 from ..stores import StoreError
 from ..uploads import Uploads
+from .document_view import document_file, document_page, original_file
 from .guard import bearer_ok
 from .schema import (ERRORS, WRITE_ERRORS, UTF8JSON, BatchResponse, DocumentsResponse, FeedbackRequest,
                      FeedbackResponse, HealthResponse, RemovedResponse, SearchRequest, SearchResponse, UploadResponse)
@@ -183,6 +185,27 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
             raise ApiError(e.field, e.message) from e
         return {"id": judged, "message": "thank you: the judgement is stored"}
 
+    @app.get("/documents/{doc_id}", tags=["corpus"], summary="A document as a page: each hit's url opens it at "
+             "the passage", response_class=HTMLResponse, responses={404: {"description": "no such document"}})
+    def document(doc_id: str) -> HTMLResponse:
+        """The document's passages under their headings, each with the element id a hit's url names
+        (#c-<chunk_id>; #p<N> for paragraph N), highlighted when targeted; its metadata and original."""
+        page = document_page(engine.settings.data_dir, doc_id)
+        if page is None:
+            return HTMLResponse(f"<!doctype html><meta charset='utf-8'><p>没有这个文档：{escape(doc_id[:100])}。"
+                                "<a href='/'>返回</a></p>", status_code=404)
+        return HTMLResponse(page)
+
+    @app.get("/documents/{doc_id}/original", tags=["corpus"], summary="The file a document was added from",
+             responses={404: ERRORS[404]})
+    def original(doc_id: str):
+        """The uploaded or added file as it was (docx, pdf, html, txt), for checking a citation in it."""
+        path = original_file(engine.settings.data_dir, doc_id) if document_file(engine.settings.data_dir, doc_id) else None
+        if path is None:
+            return error(404, "doc_id", f"no original file for {doc_id[:100]!r}: documents are listed by "
+                                        "GET /api/documents; the shipped ones have only their text (GET /documents/ID)")
+        return FileResponse(path, filename=path.name)
+
     @app.get("/api/documents", tags=["corpus"], summary="The documents of the corpus", response_class=UTF8JSON,
              response_model=DocumentsResponse, responses={503: ERRORS[503]})
     def documents() -> dict:
@@ -198,9 +221,10 @@ def add_api(app: FastAPI, engine: Engine, uploads: Uploads | None = None,
     def remove(doc_id: str) -> dict:
         """Delete one document: its file in the corpus folder and its passages in the index. The only
         way, with `reform-qa index --rebuild`, that passages leave the index."""
-        if doc_id not in {d.doc_id for d in engine.listing().documents}:
+        try:                              # a document still being embedded can be deleted too
+            return {"removed": doc_id, "message": engine.remove(doc_id)}
+        except IngestError:
             return error(404, "doc_id", f"no document {doc_id[:100]!r}: ids are listed by GET /api/documents")
-        return {"removed": doc_id, "message": engine.remove(doc_id)}
 
     @app.post("/api/documents", tags=["corpus"], summary="Add documents: they are searchable once embedded",
               status_code=202, response_class=UTF8JSON, response_model=UploadResponse, dependencies=[Depends(admin)],

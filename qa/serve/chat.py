@@ -39,8 +39,7 @@ document.addEventListener('click', (event) => {
   const button = event.target.closest && event.target.closest('.copy-cite');
   if (!button) return;
   event.preventDefault(); event.stopPropagation();
-  const label = button.closest('summary') && button.closest('summary').querySelector('b');
-  const text = label ? label.innerText.replace(/^\[\d+\]\s*/, '') : '';   // the passage's citation
+  const text = button.dataset.quote || '';   // the passage with its citation, ready to paste
   const done = () => { button.textContent = '已复制'; setTimeout(() => { button.textContent = '复制引用'; }, 1500); };
   const fallback = () => { const area = document.createElement('textarea'); area.value = text;
     document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove(); done(); };

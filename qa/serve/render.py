@@ -27,6 +27,17 @@ def highlight(text: str, terms: list[str], best: str) -> str:
     return out
 
 
+def quote_line(hit: Hit) -> str:
+    """The passage and its citation in one line, ready to paste into a report: “……”（《标题》，日期，第N段）."""
+    where = f"第{hit.page}页" if hit.page else f"第{hit.paragraph}段" if hit.paragraph else "文首署名"
+    return f"“{hit.text}”（{'，'.join(x for x in (f'《{hit.title}》', hit.date, where) if x)}）"
+
+
+def cited(hit: Hit) -> str:
+    """A hit's citation as a link that opens its document at the passage (in a new tab)."""
+    return f"<a class='cite' href='{esc(hit.url)}' target='_blank' rel='noopener'>{esc(hit.citation)}</a>"
+
+
 def render(answer: Answer, neighbours: Callable[[Hit], tuple[str, str]]) -> str:
     """The chat reply, top first: notices, the best sentence with its citation (or the abstention line),
     then each passage as an expandable block (the first open) with a copyable citation and its context."""
@@ -37,15 +48,15 @@ def render(answer: Answer, neighbours: Callable[[Hit], tuple[str, str]]) -> str:
         parts.append("<p><b>未找到可靠的相关段落。</b>以下是最接近的候选，相关性弱，仅供参考：</p>")
     else:
         parts.append(f"<p class='best'><b>最佳句子：</b>{esc(answer.best_sentence)}"
-                     f"<br><small>—— [1] {esc(answer.hits[0].citation)}</small></p>")
+                     f"<br><small>—— [1] {cited(answer.hits[0])}</small></p>")
     terms = list(answer.terms)
     for i, h in enumerate(answer.hits, 1):
         before, after = neighbours(h)
         weak = "（弱相关）" if answer.abstained else ""
         where = f" · {esc(h.heading)}" if h.heading else ""
         parts.append(
-            f"<details class='hit'{' open' if i == 1 else ''}><summary><b>[{i}] {esc(h.citation)}</b>{where}{weak}"
-            f"<button class='copy-cite'>复制引用</button></summary>"
+            f"<details class='hit'{' open' if i == 1 else ''}><summary><b>[{i}] {cited(h)}</b>{where}{weak}"
+            f"<button class='copy-cite' data-quote='{esc(quote_line(h))}'>复制引用</button></summary>"
             f"<p>{highlight(h.text, terms, answer.best_sentence if i == 1 else '')}</p>"
             f"<p><small>关键词得分 {h.bm25:.2f} · 语义相似度 {h.dense:.2f} · 综合 {h.score:.2f}</small></p>"
             f"<details class='context'><summary>上下文（前后段落）</summary><p>{esc(before) or '（无）'}</p><hr>"

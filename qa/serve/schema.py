@@ -39,7 +39,9 @@ class SearchRequest(BaseModel):
 
 HitOut = create_model("HitOut", __doc__="One cited passage.",   # the Hit fields the JSON answers carry
                       **{f.name: ({"str": str, "int": int, "float": float}[f.type], ...)
-                         for f in fields(Hit) if f.name in HIT_JSON})
+                         for f in fields(Hit) if f.name in HIT_JSON},
+                      url=(str, Field(description="the passage in its document: /documents/{doc_id}#c-{chunk_id}, "
+                                                  "relative to the server")))
 
 
 class SearchResponse(BaseModel):
