@@ -12,7 +12,7 @@ from .ranking import calibration
 from .ranking.answer import Answer, answer_json
 from .documents.document import IngestError
 from .documents.folder import load_corpus, seed_corpus
-from .documents.library import add, documents
+from .documents.library import documents
 from .encoders import RUNTIMES, EncoderError
 from .engine import MODES, Engine, stats
 from .evaluate import (CORPORA, PARAPHRASE_TARGETS, calibrate, judge, learned_threshold, load_questions, metrics, missed_targets,

@@ -2,11 +2,11 @@
 dense ranking with a second stage, and the answer with citations, confidence and notices."""
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal, get_args
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from .ranking.fusion import rrf_fusion, weighted_fusion
 from .glossary import Glossary
 from .ranking.passages import Passages
 from .ranking.query import Query, prepare, shorten
-from .ranking.decide import Decision, decide
+from .ranking.decide import Decision, decide, instead
 from .ranking.rerank import REGION
 from .ranking.second_stage import LearnedStage, RuleStage, SecondStage
 from .settings import Settings
@@ -40,17 +40,8 @@ GLOSSARY_WEIGHT = 0.25  # BM25 weight of glossary forms added to a question, aga
 
 # Ranking modes compared by `python -m qa eval`: each retriever alone, two fusions, and fusion with a second
 # stage ("rules", "learned"); "rerank" is the engine's own second stage (settings.second_stage).
-MODES = ("bm25", "dense", "hybrid", "rrf", "rules", "learned", "rerank")
-
-
-def filter_year(year) -> str:
-    """A year filter as four digits (2019, "2019", "2019年" alike; 2100 filters to nothing); "" for none."""
-    if year in (None, ""):
-        return ""
-    found = re.search(r"(?<!\d)\d{4}(?!\d)", str(year))
-    if not found:
-        raise ValueError(f"year {year!r} is not a year: give four digits, such as 2019")
-    return found.group(0)
+Mode = Literal["bm25", "dense", "hybrid", "rrf", "rules", "learned", "rerank"]
+MODES: tuple[str, ...] = get_args(Mode)
 
 
 @dataclass(frozen=True)
@@ -175,7 +166,7 @@ class Engine:
         return prepare(text, self.store.vocabulary, self.glossary, self.encoder, self._names)
 
     # -- ranking -----------------------------------------------------------------------------------
-    def rank(self, query: Query, mode: str = "rerank", doc_ids=None, district: str | None = None,
+    def rank(self, query: Query, mode: Mode = "rerank", doc_ids=None, district: str | None = None,
              year=None) -> Ranking:
         """All candidates best first under one ranking mode (see MODES)."""
         if mode not in MODES:
@@ -183,7 +174,7 @@ class Engine:
         if not self.store.listing().count:
             return Ranking(*(np.zeros(0),) * 4)
         found = self.store.retrieve(query.text, " ".join(query.expansion.added), GLOSSARY_WEIGHT, query.vector,
-                                    CANDIDATES, Filters(frozenset(doc_ids or ()), district or "", filter_year(year)))
+                                    CANDIDATES, Filters.of(doc_ids, district, year))
         return self.fuse(query, found.positions, found.bm25, found.dense, mode)
 
     def stage(self, name: str) -> SecondStage:
@@ -201,7 +192,7 @@ class Engine:
         """The ranking mode people get: the second stage of the settings, or "hybrid" with none."""
         return "hybrid" if self.settings.second_stage == "off" else self.settings.second_stage
 
-    def fuse(self, query: Query, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: str = "rerank"
+    def fuse(self, query: Query, cand: np.ndarray, bm25: np.ndarray, dense: np.ndarray, mode: Mode = "rerank"
              ) -> Ranking:
         """Order candidates by fused score; with a second stage its top `depth` are rescored by it."""
         if mode == "bm25":
@@ -237,7 +228,7 @@ class Engine:
         abstention. A history that is not a list of strings raises TypeError naming the bad item."""
         return self.ask_in_mode(question, "rerank", k, history, doc_ids, district, year)
 
-    def ask_in_mode(self, question: str, mode: str, k: int | None = None, history=(), doc_ids=None,
+    def ask_in_mode(self, question: str, mode: Mode, k: int | None = None, history=(), doc_ids=None,
                     district: str | None = None, year=None) -> Answer:
         """ask() under one ranking mode of MODES (evaluate compares them; people get "rerank")."""
         history = check_history(history)
@@ -290,12 +281,6 @@ class Engine:
     def neighbours(self, hit: Hit) -> tuple[str, str]:
         """The paragraphs just before and after a hit in its document, for context."""
         return self.passages.neighbours(hit)
-
-
-def instead(missing: tuple[str, ...], citation: str, said: str) -> str:
-    """What the documents do have, when they do not answer: the nearest passage's citation and sentence."""
-    lacking = f"文档中没有{'、'.join(missing)}的相关内容" if missing else "文档中没有可靠的答案"
-    return f"{lacking}；最接近的是{citation}：“{said[:120]}”"
 
 
 def stats(engine: Engine) -> dict:

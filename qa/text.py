@@ -1,6 +1,8 @@
 """Text: normalisation, sentences, years, and the jieba tokenizer (with a user dictionary from the corpus)."""
 from __future__ import annotations
 
+import hashlib
+
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -155,3 +157,9 @@ def names_in(query: str, names: dict[str, str]) -> list[str]:
             if name and name not in query and name not in found:
                 found.append(name)
     return found
+
+
+def digest(data: str | bytes, size: int = 64) -> str:
+    """The one content hash of the project (SHA-256 hex, its first `size` digits): chunk ids, document
+    signatures, index fingerprints, duplicate uploads, model checksums."""
+    return hashlib.sha256(data.encode() if isinstance(data, str) else data).hexdigest()[:size]

@@ -12,7 +12,7 @@ import httpx
 
 from conftest import ROOT, free_port, wait_for_port, wait_until_indexed
 
-PASSAGES = 200
+PASSAGES = 500
 
 
 def start(data, index, port, log):
@@ -41,7 +41,7 @@ def test_a_server_killed_mid_embedding_restarts_at_once_and_embeds_only_what_was
             wait_for_port(port, first, 180, log)
             deadline = time.monotonic() + 120
             while (state := embedding(base))[1].get("done", 0) < 130 and time.monotonic() < deadline:
-                time.sleep(0.2)
+                time.sleep(0.1)
             status, before = state
             assert status == "indexing" and 130 <= before["done"] < before["total"], state
         finally:

@@ -86,8 +86,8 @@ def test_concurrent_adds_and_searches_never_see_a_partial_document(corpus, tmp_p
             try:
                 engine.refresh()                     # what the writers committed so far, read in
                 store = engine.store
-                assert store.embeddings.shape[0] == len(store.chunks) == store.dense.ntotal
-                assert store.listing().count == int(store.postings.alive.sum())
+                assert store.embeddings.shape[0] == len(store.chunks) == store.table.dense.ntotal
+                assert store.listing().count == int(store.table.postings.alive.sum())
                 assert engine.search("改革", k=3)
                 seen.append(store.listing().count)
             except Exception as e:   # noqa: BLE001

@@ -1,6 +1,5 @@
 """The learned second stage: the shipped cross-encoder is the one its card describes, reads a question and
 a passage together, and decides the order and "not in the documents"; the rule stage and no stage remain."""
-import re
 import shutil
 
 import pytest

@@ -1,8 +1,9 @@
 """Document and Chunk: what a corpus is made of, and the error a file that cannot be read raises."""
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
+
+from ..text import digest
 
 
 class IngestError(ValueError):
@@ -34,7 +35,7 @@ class Chunk:
 
 def content_hash(doc_id: str, heading: str, text: str) -> str:
     """A chunk's id, the hash of its content: unchanged text keeps its id, so it is never re-embedded."""
-    return hashlib.sha256(f"{doc_id}\n{heading}\n{text}".encode()).hexdigest()[:16]
+    return digest(f"{doc_id}\n{heading}\n{text}", 16)
 
 
 def index_text(chunk: Chunk) -> str:

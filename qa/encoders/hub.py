@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import time
@@ -11,6 +10,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from ..settings import cache_dir, model_hub
 from .base import normalized
 
 BGE_QUERY_PREFIX = "为这个句子生成表示以用于检索相关文章："
@@ -37,14 +37,15 @@ class SentenceTransformerEncoder:
 
 
 def _probe_file() -> Path:
-    return Path(os.environ.get("QA_CACHE_DIR", Path.home() / ".cache" / "reform-qa")) / "hub-probe.json"
+    return cache_dir() / "hub-probe.json"
 
 
 def hub_reachable(endpoint: str | None = None, timeout: float = PROBE_TIMEOUT) -> bool:
     """Whether the model hub answers a TCP connect within `timeout`; a failure is remembered for an hour."""
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    hub = model_hub()
+    if hub is None:
         return False
-    endpoint = endpoint or os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+    endpoint = endpoint or hub
     memo = _probe_file()
     try:
         seen = json.loads(memo.read_text()).get(endpoint, {})

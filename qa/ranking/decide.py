@@ -32,3 +32,9 @@ def decide(query: Query, top: Context, dense: float, calibration: Calibration, c
     # The rules' confidence at 0 (no term of the question in the passage, its cosine under the model's floor)
     # abstains too: the cross-encoder alone gave 如何申请美国签证 a passage (dev: recall 0.675 -> see card).
     return Decision(bool(missing) or sure < learned_below or ruled <= 0.0, round(sure, 4), missing)
+
+
+def instead(missing: tuple[str, ...], citation: str, said: str) -> str:
+    """What the documents do have, when they do not answer: the nearest passage's citation and sentence."""
+    lacking = f"文档中没有{'、'.join(missing)}的相关内容" if missing else "文档中没有可靠的答案"
+    return f"{lacking}；最接近的是{citation}：“{said[:120]}”"

@@ -39,7 +39,12 @@ document.addEventListener('click', (event) => {
   const button = event.target.closest && event.target.closest('.copy-cite');
   if (!button) return;
   event.preventDefault(); event.stopPropagation();
-  const text = button.dataset.quote || '';   // the passage with its citation, ready to paste
+  const hit = button.closest('details.hit');      // the passage with its citation, ready to paste:
+  const passage = hit ? hit.querySelector(':scope > p') : null;   // “……”（《标题》，日期，第N段）
+  const cite = hit ? hit.querySelector('summary b').innerText.replace(/^\[\d+\]\s*/, '') : '';
+  const m = cite.match(/^《(.+?)》(?:（(.+?)）)?(.*)$/);
+  const where = m ? ['《' + m[1] + '》', m[2], m[3]].filter(Boolean).join('，') : cite;
+  const text = button.dataset.quote || (passage ? '“' + passage.innerText.trim() + '”（' + where + '）' : cite);
   const done = () => { button.textContent = '已复制'; setTimeout(() => { button.textContent = '复制引用'; }, 1500); };
   const fallback = () => { const area = document.createElement('textarea'); area.value = text;
     document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove(); done(); };

@@ -4,8 +4,8 @@ Also what both stores share: the filters a search may carry, the candidates it r
 what a store holds, and the errors that say what to do."""
 from __future__ import annotations
 
-import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Protocol
@@ -13,7 +13,7 @@ from typing import Protocol
 import numpy as np
 
 from ..documents.document import Chunk, Document
-from ..text import Tokenizer
+from ..text import Tokenizer, digest
 
 
 class StoreError(RuntimeError):
@@ -33,6 +33,12 @@ class Filters:
 
     def __bool__(self) -> bool:
         return bool(self.doc_ids or self.district or self.year)
+
+    @classmethod
+    def of(cls, doc_ids=None, district: str | None = None, year=None) -> "Filters":
+        """Filters from what a caller gives: any iterable of ids, a district, a year as 2019, "2019" or
+        "2019年" (a year that is not one is a ValueError naming it)."""
+        return cls(frozenset(doc_ids or ()), district or "", filter_year(year))
 
 
 @dataclass(frozen=True)
@@ -140,11 +146,21 @@ class Store(Searcher, Writer, Protocol):
 
 def signature(chunk_ids: list[str]) -> str:
     """A document's chunk ids in order, hashed: what changes when its text does."""
-    return hashlib.sha256("\n".join(chunk_ids).encode()).hexdigest()[:16]
+    return digest("\n".join(chunk_ids), 16)
 
 
 def fingerprint(documents: list[Document], signatures: dict[str, str]) -> str:
     """Hash of what a store holds: each document's metadata (but its file path) and chunk signature."""
     rows = [[d.doc_id, d.title, d.date, d.author, d.source, d.district, signatures.get(d.doc_id, "")]
             for d in documents]
-    return hashlib.sha256(json.dumps(rows, ensure_ascii=False).encode()).hexdigest()[:20]
+    return digest(json.dumps(rows, ensure_ascii=False), 20)
+
+
+def filter_year(year) -> str:
+    """A year filter as four digits (2019, "2019", "2019年" alike; 2100 filters to nothing); "" for none."""
+    if year in (None, ""):
+        return ""
+    found = re.search(r"(?<!\d)\d{4}(?!\d)", str(year))
+    if not found:
+        raise ValueError(f"year {year!r} is not a year: give four digits, such as 2019")
+    return found.group(0)
