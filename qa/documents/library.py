@@ -53,6 +53,19 @@ def _safe_fingerprint(path: Path) -> str:
         return ""
 
 
+def _fingerprints(files: list[Path], catalog: dict) -> dict[str, str]:
+    """Each corpus file's text fingerprint (duplicates are refused by it), kept in the catalog once
+    computed, so an add reads no other document of the corpus."""
+    out = {}
+    for path in files:
+        entry, stat = catalog.setdefault(path.stem, {}), path.stat()
+        seen = [stat.st_size, stat.st_mtime_ns]
+        if not entry.get("fingerprint") or entry.get("fingerprint_of") != seen:   # new, or edited by hand
+            entry["fingerprint"], entry["fingerprint_of"] = _safe_fingerprint(path), seen
+        out[path.stem] = entry["fingerprint"]
+    return out
+
+
 def _files(paths: list[str | Path]) -> list[Path]:
     out = []
     for p in map(Path, paths):
@@ -95,7 +108,7 @@ def add_parsed(data_dir: Path, paths: list[str | Path], title: str | None = None
     names = names if names and len(names) == len(files) else [f.name for f in files]
     with FileLock(str(data_dir / ".lock")):
         catalog = load_catalog(data_dir)
-        existing = {p.stem: _safe_fingerprint(p) for p in corpus_files(data_dir)}
+        existing = _fingerprints(corpus_files(data_dir), catalog)
         for path, name in zip(files, names):
             try:
                 result, doc = _add_one(data_dir, path, name, catalog, existing, title, date, author, district,
@@ -155,6 +168,8 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
                        "author": author or found.author, "source": f"{ORIGINALS}/{original.name}",
                        "district": district or "", "pages": found.pages,
                        "added": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    stat = text_file.stat()
+    catalog[doc_id].update(fingerprint=fingerprint, fingerprint_of=[stat.st_size, stat.st_mtime_ns])
     pages = f", {found.pages} pages" if found.pages else ""
     return (Added(name, "added", f"{name} added as {doc_id} ({len(found.text)} characters{pages})", doc_id),
             as_document(text_file, found.text, catalog, found_title, chunks))
