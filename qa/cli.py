@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from .ranking import calibration
 from .ranking.answer import Answer, answer_json
 from .documents.document import IngestError
-from .documents.folder import load_corpus, seed_corpus
+from .documents.folder import load_catalog, load_corpus, seed_corpus
 from .documents.library import documents
 from .encoders import RUNTIMES, EncoderError
 from .engine import MODES, Engine, stats
@@ -201,12 +201,17 @@ def _ingest(args, settings: Settings) -> int:
     return EXIT_ERROR if done.failed else EXIT_OK
 
 
+DATE_FROM = {"given": "given", "text": "from the text", "file": "from the file's metadata"}
+
+
 def _library(args, settings: Settings) -> int:
     """add / list / remove: change the corpus folder, then bring the index up to date incrementally."""
     code = EXIT_OK
     if args.command == "list":
-        for d in documents(settings.data_dir):
-            print(f"{d.doc_id}\t{d.date or '-'}\t{d.title}")
+        catalog = load_catalog(settings.data_dir)
+        for d in documents(settings.data_dir):   # where the date came from: given, the text, the file's metadata
+            known = catalog.get(d.doc_id, {}).get("date_from")
+            print(f"{d.doc_id}\t{d.date or '-'}" + (f" ({DATE_FROM.get(known, known)})" if known else "") + f"\t{d.title}")
         return EXIT_OK
     if args.command == "add":
         if args.title and len(args.paths) > 1:

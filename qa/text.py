@@ -74,10 +74,68 @@ def _digit_year(found: re.Match) -> str:
     return year if year[:2] in ("19", "20") else found.group(1)
 
 
+_CN_VALUE = dict(zip("〇零○一二三四五六七八九两", (0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 2)))
+_CN_SCALE = {"十": 10, "百": 100, "千": 1000, "万": 10_000}
+_CN_NUMERAL = "〇零○一二三四五六七八九两十百千万点"
+# An amount in Chinese numerals before a unit of money, people, area or weight (十一万六千六百九十四亿元,
+# 三点五万人): the numeral starts with a digit or 十 and has a scale or a point, so 一些人, 千人计划 stay words.
+_CN_AMOUNT = re.compile(rf"(?<![{_CN_NUMERAL}])([一二三四五六七八九两十][{_CN_NUMERAL}]*?)"
+                        r"(亿美元|亿元|万元|元|亿人|万人次|万人|人次|人|万户|户|万亩|亩|公顷|平方公里|万吨|吨|公里)")
+_CN_PERCENT = re.compile(rf"百分之([{_CN_NUMERAL}]+)")
+_CN_MONTH_DAY = re.compile(r"(?<=年)([一二三四五六七八九十]{1,2})月(?:([一二三四五六七八九十]{1,3})日)?")
+
+
+def cn_number(numeral: str) -> str:
+    """A number in Chinese numerals as digits (十一万六千六百九十四 -> 116694, 三点五 -> 3.5, 二〇 -> 20);
+    the numeral itself when it is not one."""
+    whole, _, fraction = numeral.partition("点")
+    if not whole or any(c not in _CN_VALUE for c in fraction):
+        return numeral
+    if not any(c in _CN_SCALE for c in whole):   # digit by digit: 二〇二三
+        value = "".join(str(_CN_VALUE.get(c, "")) for c in whole)
+        return value + ("." + "".join(str(_CN_VALUE[c]) for c in fraction) if fraction else "") \
+            if len(value) == len(whole) else numeral
+    total, section, digit = 0, 0, 0
+    for c in whole:
+        if c in _CN_VALUE:
+            digit = _CN_VALUE[c]
+        elif c == "万":
+            total, section, digit = (total + section + digit) * 10_000, 0, 0
+        elif c in _CN_SCALE:
+            section += (digit or 1) * _CN_SCALE[c]
+            digit = 0
+        else:
+            return numeral
+    value = str(total + section + digit)
+    return value + ("." + "".join(str(_CN_VALUE[c]) for c in fraction) if fraction else "")
+
+
+def _amount(found: re.Match) -> str:
+    numeral = found.group(1)
+    if not any(c in "十百千万点" for c in numeral) and found.group(2)[0] not in "万亿":   # 三人, 一元: words
+        return found.group(0)
+    return cn_number(numeral) + found.group(2)
+
+
+def _month_day(found: re.Match) -> str:
+    month, day = cn_number(found.group(1)), found.group(2) and cn_number(found.group(2))
+    return f"{month}月" + (f"{day}日" if day else "")
+
+
+def cn_figures(text: str) -> str:
+    """Years, dates, amounts and percentages in Chinese numerals as digits (二〇〇三年十二月二十九日 ->
+    2003年12月29日, 十一万六千六百九十四亿元 -> 116694亿元, 百分之八点五 -> 8.5%)."""
+    text = _CN_YEAR.sub(_digit_year, text)
+    text = _CN_MONTH_DAY.sub(_month_day, text)
+    text = _CN_PERCENT.sub(lambda m: cn_number(m.group(1)) + "%" if cn_number(m.group(1)) != m.group(1)
+                           else m.group(0), text)
+    return _CN_AMOUNT.sub(_amount, text)
+
+
 def normalize(text: str) -> str:
-    """Full-width to half-width (NFKC), years in Chinese numerals as digits (二〇〇三年 -> 2003年),
-    traditional to simplified, lower case. For matching only: passages are shown as written."""
-    text = _CN_YEAR.sub(_digit_year, unicodedata.normalize("NFKC", text))
+    """Full-width to half-width (NFKC), figures in Chinese numerals as digits (cn_figures), traditional to
+    simplified, lower case. For matching only: passages are shown as written."""
+    text = cn_figures(unicodedata.normalize("NFKC", text))
     t2s = _t2s()
     # OpenCC is pure Python and slow: only call it when a character it could convert is present.
     if t2s is not None and not t2s[1].isdisjoint(text):

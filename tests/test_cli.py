@@ -68,7 +68,7 @@ def test_add_list_remove_round_trip_with_a_bad_file_in_the_batch(run, corpus, tm
     assert "added: 象山.txt added as 象山" in out and "newly embedded" in out
     assert "unsupported type .xlsx" in err
     assert re.search(r"embedding (\d+) new chunks: \1/\1 chunks \(100%\)", err)   # no terminal: progress lines
-    assert run("list") == 0 and "象山\t2024-03-01\t象山简讯" in capsys.readouterr().out
+    assert run("list") == 0 and "象山\t2024-03-01 (given)\t象山简讯" in capsys.readouterr().out
     assert run("ask", "象山远洋渔业捕捞量", "--k", "1") == 0
     assert "《象山简讯》（2024-03-01）" in capsys.readouterr().out
     assert run("remove", "象山") == 0 and "removed 象山" in capsys.readouterr().out

@@ -78,7 +78,7 @@ def test_catalog_gives_citation_metadata_and_uncatalogued_documents_still_load(c
 
 def test_bylines_make_a_citable_header_passage(tmp_path):
     from qa.documents.folder import load_corpus
-    from qa.documents.parse import HEADER
+    from qa.documents.header import HEADER
     (tmp_path / "r.txt").write_text("政府工作报告\n\n镇海区人民政府区长 何黎斌\n\n一、回顾\n\n地区生产总值达到1021.6亿元，增长很快。\n",
                                     encoding="utf-8")
     (tmp_path / "catalog.json").write_text('{"r": {"title": "报告", "date": "2020", "source": "区人代会"}}', encoding="utf-8")
@@ -93,13 +93,13 @@ OTHER = Path(__file__).resolve().parent.parent / "corpora" / "other-cities"   # 
 
 
 def test_a_dateline_dates_the_document_and_is_never_glued_onto_a_paragraph():
-    from qa.documents.parse import dateline
+    from qa.documents.header import dateline
     text = "政府工作报告\n\n——2024年3月5日在第十四届全国人民代表大会第二次会议上\n\n国务院总理　李　强\n\n各位代表：\n\n" \
            "一年来，我们坚持稳中求进工作总基调，经济回升向好。\n\n2026-01-22\n\n2025年全年地区生产总值增长5%。"
     title, chunks = parse(text, "report")
     assert dateline(text) == "2024-03-05" and title == "政府工作报告"
     assert [c.text for c in chunks] == ["一年来，我们坚持稳中求进工作总基调，经济回升向好。\n2025年全年地区生产总值增长5%。"]
-    from qa.documents.parse import bylines
+    from qa.documents.header import bylines
     assert bylines(text) == ["国务院总理 李 强"]                          # a spaced signature is a byline
 
 
@@ -115,6 +115,18 @@ def test_public_documents_keep_their_paragraphs_in_place_with_no_fragment_passag
 
 def test_an_uploads_stored_copy_is_not_shown_as_its_source(tmp_path):
     from qa.documents.document import Document
-    from qa.documents.parse import header_chunk
+    from qa.documents.header import header_chunk
     doc = Document("x", "报告", "2024", "张三", "originals/x.pdf")
     assert "originals" not in header_chunk(doc, []).text
+
+
+def test_a_document_number_a_broken_dateline_and_a_closing_signature_go_to_the_header():
+    from qa.documents.header import about, dateline
+    text = ("政府工作报告\n\n2020年5月9日在宁波市镇海区\n\n第十五届人民代表大会第四次会议上\n\n各位代表：\n\n"
+            "现在，我代表区人民政府向大会报告工作。\n")
+    assert about(text) == ["2020年5月9日在宁波市镇海区第十五届人民代表大会第四次会议上"]
+    notice = "关于推进工作的通知\n临政办发〔2019〕4号\n为推进工作，现通知如下。\n临江市人民政府办公厅\n二〇一八年十二月二十九日\n"
+    assert about(notice) == ["文号：临政办发〔2019〕4号", "落款：临江市人民政府办公厅 二〇一八年十二月二十九日"]
+    assert dateline(notice) == "2018-12-29" and dateline("通知\n临政发〔2021〕7号\n现通知如下。\n") == "2021"
+    _, chunks = parse(notice, "n")
+    assert not any("二〇一八年" in c.text or c.text == "临江市人民政府办公厅" for c in chunks)

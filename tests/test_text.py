@@ -34,3 +34,12 @@ def test_a_kind_of_place_is_not_read_as_a_place_the_documents_lack():
     from qa.ranking.rerank import constraints
     assert "镇村" not in constraints("东溪镇村集体经济收入有多少").places
     assert constraints("镇海区2019年GDP").places == frozenset({"镇海"})
+
+
+def test_chinese_numeral_dates_amounts_and_percentages_match_as_digits_and_words_stay_words():
+    from qa.text import normalize
+    assert normalize("二〇一八年十二月二十九日") == "2018年12月29日"
+    assert normalize("十一万六千六百九十四亿元") == "116694亿元" and normalize("三点五万人") == "3.5万人"
+    assert normalize("增长百分之九点一") == "增长9.1%" and normalize("一百零五亿元") == "105亿元"
+    for words in ("一些人", "千人计划", "一个人", "十四五", "第十一届"):   # no amount: left as written
+        assert normalize(words) == words

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..text import digest
+from ..text import cn_figures, digest
 
 
 class IngestError(ValueError):
@@ -39,5 +39,6 @@ def content_hash(doc_id: str, heading: str, text: str) -> str:
 
 
 def index_text(chunk: Chunk) -> str:
-    """What is embedded and BM25-indexed for a chunk: its heading path gives the passage context."""
-    return f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text
+    """What is embedded and BM25-indexed for a chunk: its heading path gives the passage context; figures
+    in Chinese numerals as digits, which the encoder reads as numbers (二〇〇三年 -> 2003年)."""
+    return cn_figures(f"{chunk.heading}\n{chunk.text}" if chunk.heading else chunk.text)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from ..settings import SHIPPED_CORPUS
 from .document import Chunk, Document, IngestError
-from .parse import bylines, dateline, header_chunk, parse
+from .header import about, bylines, dateline, header_chunk
+from .parse import parse
 from .readers import read_text
 
 TEXT_SUFFIXES = (".txt", ".md")
@@ -68,7 +69,7 @@ def as_document(path: Path, text: str, catalog: dict[str, dict], found_title: st
     """A parsed corpus file (its text, the title and chunks parse() found) as its document and chunks,
     the header passage first."""
     doc = document(path, catalog, found_title, dateline(text))
-    header = header_chunk(doc, bylines(text))
+    header = header_chunk(doc, bylines(text), about(text))
     return doc, ([header] if header else []) + doc_chunks
 
 

@@ -16,7 +16,8 @@ from ..settings import MAX_FILE_MB
 from .document import Document, IngestError
 from .document import Chunk
 from .folder import CATALOG, as_document, corpus_files, document, load_catalog, write_atomic
-from .parse import dateline, parse
+from .header import dateline, signature
+from .parse import parse
 from .readers import check_type, extract, read_text
 from ..text import digest
 
@@ -161,11 +162,13 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
     text_file = data_dir / f"{doc_id}.txt"
     write_atomic(text_file, found.text.encode("utf-8"))
     existing[doc_id] = fingerprint
-    from_text = dateline(found.text)
+    from_text, signed_by = dateline(found.text), signature(found.text)[0]   # the text first, the file's metadata last
     catalog[doc_id] = {"title": title or found.title or found_title or Path(name).stem,
                        "date": date or from_text or found.date,
                        "date_from": "given" if date else "text" if from_text else "file" if found.date else "",
-                       "author": author or found.author, "source": f"{ORIGINALS}/{original.name}",
+                       "author": author or signed_by or found.author,
+                       "author_from": "given" if author else "text" if signed_by else "file" if found.author else "",
+                       "source": f"{ORIGINALS}/{original.name}",
                        "district": district or "", "pages": found.pages,
                        "added": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     stat = text_file.stat()

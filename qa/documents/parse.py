@@ -1,5 +1,5 @@
-"""Parse: a document's text -> its title and chunks (layout artefacts repaired, headings kept as a path),
-and its header passage (byline, author, source)."""
+"""Parse: a document's text -> its title and chunks (layout artefacts repaired, headings kept as a path;
+bylines, datelines and signatures left to the header passage, qa.documents.header)."""
 from __future__ import annotations
 
 import re
@@ -7,31 +7,19 @@ from dataclasses import dataclass
 
 import jieba
 
-from .document import Chunk, Document, content_hash
+from .document import Chunk, content_hash
+from .header import SHORT, is_byline, is_caption, is_dateline
 
 MAX_CHARS = 200   # a longer paragraph is split at sentence boundaries (200 beat 250/320/400 on dev)
 MIN_CHARS = 40    # a shorter paragraph is merged with its neighbour in the same section
-SHORT = 40        # headings, captions and bylines are at most this long
 
 _END = "。！？!?…；;：:"
 _CLOSERS = "”’）)」』》】\"'"
 _LEVEL1 = re.compile(r"^([一二三四五六七八九十]+、|[A-H] ?(?=[\u4e00-\u9fff])|附件)")
 _LEVEL2 = re.compile(r"^（[一二三四五六七八九十]+）")
-_CAPTION = re.compile(r"摄\s*[)）]$|供图$|(图片|照片)由.*提供[)）]?$")
-_BYLINE = re.compile(r"^((见习)?记者|通讯员|.{0,8}报道组)\s|^[\u4e00-\u9fff]{2,3}( [\u4e00-\u9fff]{2,3}){1,3}$")
 _SENTENCE = re.compile(r"[^。！？!?；;]*[。！？!?；;]+[”’）)」』]*|[^。！？!?；;]+$")
-# “镇海区人民政府区长 何黎斌”: an office, then a name (a heading like “二、2020年 目标” has no office word)
-_SIGNED = re.compile(r"^\S{0,24}(长|书记|主任|主席|总理|记者|通讯员|委员|报道组|编辑|作者)\s+"
-                     r"[\u4e00-\u9fff](\s?[\u4e00-\u9fff]){1,2}$")   # “国务院总理　李　强” too
-# A dateline or the line naming the meeting a report was given at (“——2024年3月5日在第十四届全国人民代表大会
-# 第二次会议上”, “2026-01-22”): metadata, never glued onto a paragraph; its date dates the document.
-_DATELINE = re.compile(r"^[—\-－(（]*\s*((时间|日期)[:：]\s*)?((19|20)\d\d[年\-./]\d{1,2}[月\-./]\d{1,2}日?)"
-                       r"\s*([在于][^。！？，]{0,40})?[)）]?$|^[—(（]*[^。！？，]{0,30}(会议|大会)上[)）]?$")
-_DATE = re.compile(r"((?:19|20)\d\d)\s*[年\-./]\s*(\d{1,2})\s*[月\-./]\s*(\d{1,2})")
 _SALUTATION = re.compile(r"^(各位代表|各位委员|同志们|女士们、先生们|代表们)[，,、！!：:。]*$")
 MIN_PASSAGE = 12   # a fragment shorter than this joins the passage before it (“各位代表！” is no passage)
-BYLINE_LINES = 40   # signatures are looked for in a document's first 40 lines (non-blank)
-HEADER = "署名与来源"   # heading of a document's header passage (paragraph 0): who wrote, spoke or reported
 
 
 @dataclass
@@ -67,7 +55,7 @@ def _classify(blocks: list[_Block]) -> tuple[str, list[_Block]]:
     for i, b in enumerate(blocks):
         short = len(b.text) <= SHORT
         first = i == 0
-        if _CAPTION.search(b.text) or _is_byline(b.text, i) or _DATELINE.match(b.text) or _SALUTATION.match(b.text):
+        if is_caption(b.text) or is_byline(b.text, i) or is_dateline(b.text) or _SALUTATION.match(b.text):
             continue   # bylines and signatures go to the header passage (header_chunk), datelines to the date
         if short and ((b.gap >= 2 and not first) or (first and b.text.endswith("。"))):
             continue  # a photo caption: isolated by wide gaps in the page layout
@@ -198,15 +186,65 @@ def parse(text: str, doc_id: str) -> tuple[str, list[Chunk]]:
     return title, chunks
 
 
-def dateline(text: str) -> str:
-    """The date a document gives itself in its first lines (a dateline, “2024年3月5日在…会议上”), as
-    YYYY-MM-DD; "" when none."""
-    for line in text.replace("\u3000", " ").splitlines()[:15]:
-        found = _DATE.search(line.strip()) if len(line.strip()) <= 60 else None
+def _figures(line: str) -> str:
+    """A line with full-width forms and Chinese numerals as digits, for the patterns below."""
+    return cn_figures(unicodedata.normalize("NFKC", line))
+
+
+def _is_dateline(line: str) -> bool:
+    return bool(_DATELINE.match(_figures(line)))
+
+
+def _lines(text: str) -> list[str]:
+    return [t for t in (line.replace("\u3000", " ").strip() for line in text.splitlines()) if t]
+
+
+def datelines(text: str) -> list[str]:
+    """The dateline and meeting lines among a document's first lines, as written; a line broken in two
+    (“2020年5月9日在宁波市镇海区” / “第十五届人民代表大会第四次会议上”) is joined."""
+    found: list[str] = []
+    last = -2
+    for i, line in enumerate(_lines(text)[:15]):
+        if len(line) <= 60 and _is_dateline(line):
+            if i == last + 1 and found:
+                found[-1] += line
+            else:
+                found.append(line)
+            last = i
+    return found
+
+
+def document_number(text: str) -> str:
+    """The document number among the first lines (国发〔2019〕4号), as written; "" when none."""
+    for line in _lines(text)[:15]:
+        found = _DOC_NUMBER.search(_figures(line)) if len(line) <= 60 else None
         if found:
-            year, month, day = found.groups()
-            return f"{year}-{int(month):02d}-{int(day):02d}"
+            return found.group(0)
     return ""
+
+
+def signature(text: str) -> tuple[str, str]:
+    """The closing signature (issuing body, date as written) from the last lines; ("", "") when none."""
+    lines = _lines(text)[-4:]
+    for i in range(len(lines) - 1, 0, -1):
+        body, date = lines[i - 1], lines[i]
+        if _SIGNATURE_DATE.match(_figures(date)) and len(body) <= 30 and not _is_terminal(body):
+            return body, date
+    return "", ""
+
+
+def _iso(line: str) -> str:
+    found = _DATE.search(_figures(line))
+    return f"{found.group(1)}-{int(found.group(2)):02d}-{int(found.group(3)):02d}" if found else ""
+
+
+def dateline(text: str) -> str:
+    """The date a document gives itself, as YYYY-MM-DD: its dateline (“2024年3月5日在…会议上”) or a date
+    among its first lines, else the date it was signed at the end; "" when none."""
+    for line in _lines(text)[:15]:
+        if len(line) <= 60 and (date := _iso(line)):
+            return date
+    return _iso(signature(text)[1])
 
 
 def _is_byline(line: str, position: int) -> bool:
@@ -220,16 +258,25 @@ def bylines(text: str) -> list[str]:
     return [b.text for i, b in enumerate(_blocks(text)) if _is_byline(b.text, i) and not _CAPTION.search(b.text)]
 
 
-def header_chunk(doc: Document, found: list[str]) -> Chunk | None:
-    """A document's header passage (paragraph 0): title, date, author or speaker, source and the bylines
-    found in the text, so that “谁作了政府工作报告？” finds and cites 何黎斌. None when it names nobody."""
+def header_chunk(doc: Document, found: list[str], about: list[str] = ()) -> Chunk | None:
+    """A document's header passage (paragraph 0): title, date, author or speaker, the bylines found in the
+    text and what it says about itself (`about`: document number, dateline and meeting, signature), so that
+    “谁作了政府工作报告？” finds 何黎斌 and “哪天在哪次会议上作的” the dateline. None when it has none of them."""
     bare = lambda t: re.sub(r"[\s；;，,、]", "", t)
     names = [doc.author] if doc.author else []
     names += [line for line in found if bare(line) not in bare(doc.author)]
-    if not names:
+    if not names and not about:
         return None
-    lines = [f"《{doc.title}》" + (f"（{doc.date}）" if doc.date else ""), "作者、记者、讲话人或报告人：" + "；".join(names)]
+    lines = [f"《{doc.title}》" + (f"（{doc.date}）" if doc.date else "")]
+    lines += ["作者、记者、讲话人或报告人：" + "；".join(names)] if names else []
+    lines += list(about)
     if doc.source and not doc.source.startswith("originals/"):   # an upload's stored copy is no source
         lines.append(f"来源：{doc.source}")
     text = "\n".join(lines)
     return Chunk(content_hash(doc.doc_id, HEADER, text), doc.doc_id, text, 0, HEADER)
+
+
+def about(text: str) -> list[str]:
+    """What a document says about itself, for its header passage: 文号, datelines, 落款."""
+    number, (body, date) = document_number(text), signature(text)
+    return ([f"文号：{number}"] if number else []) + datelines(text) + ([f"落款：{body} {date}"] if date else [])

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from .answer import Hit
 from ..documents.document import Chunk, Document
-from ..documents.parse import HEADER
+from ..documents.header import HEADER
 from ..stores.base import Searcher
 from ..text import normalize, sentences
 

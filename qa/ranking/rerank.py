@@ -32,7 +32,7 @@ RELATIVE_YEARS = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "过去�
 # or a figure. A passage that holds the asked terms but no answer of that kind does not answer it.
 WANTS = (("who", re.compile(r"谁|哪位|哪个部门|哪些部门|哪个单位|哪些单位|何人|\bwho(m|se)?\b|\bwhich (journalist|reporter|"
                             r"official|person|people|department|agency|body|leader|organi[sz]ation)s?\b", re.I)),
-         ("when", re.compile(r"什么时候|何时|哪一年|哪年|哪一天|几月|\bwhen\b|\bwhat year\b", re.I)),
+         ("when", re.compile(r"什么时候|何时|哪一年|哪年|哪一天|哪天|几月|几号|\bwhen\b|\bwhat year\b", re.I)),
          ("figure", re.compile(r"多少|几[个项成倍家座所条位次种年]|多大|多高|多快|多长|多远|比例|比重|占比|幅度|"
                                r"\bhow (many|much|fast|big|large|high|far)\b|\bwhat (share|percentage|proportion|rate)\b|"
                                r"\bby how much\b", re.I)))
@@ -54,6 +54,17 @@ class Constraints:
 def wants(question: str) -> str:
     """The kind of answer a question asks for: "who", "when", "figure", or "" for anything."""
     return next((kind for kind, words in WANTS if words.search(question)), "")
+
+
+# A question about the document itself — its number, issue, meeting or signature — which its header
+# passage (title, dateline, 文号, 落款, bylines) answers.
+_ABOUT_DOCUMENT = re.compile(r"文号|发文|印发|哪次会议|什么会议|哪个会议|会议上|落款|署名|签发")
+
+
+def asks_header(question: str, kind: str) -> bool:
+    """Whether a question may be answered by a document's header passage: it asks who or when, or asks
+    about the document itself (its 文号, when it was issued, at which meeting)."""
+    return kind in ("who", "when") or bool(_ABOUT_DOCUMENT.search(question))
 
 
 def gives(kind: str, text: str) -> bool:
@@ -117,5 +128,5 @@ def proximity(terms: Terms, sentences: Iterable[str]) -> float:
 
 def rerank_score(fused: float, mismatches: int, near: float, header_unasked: bool = False) -> float:
     """Second-stage score: fused score, minus a penalty if any constraint is unmet or the passage is a
-    document's header and the question does not ask who, plus proximity."""
+    document's header the question does not ask for (asks_header), plus proximity."""
     return fused - MISMATCH_PENALTY * (mismatches > 0) - HEADER_PENALTY * header_unasked + PROXIMITY_WEIGHT * near

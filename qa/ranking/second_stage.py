@@ -9,9 +9,10 @@ from typing import Literal, Protocol
 import numpy as np
 
 from ..documents.document import Chunk, Document
+from ..text import cn_figures
 from .passages import Passages
 from .query import Query
-from .rerank import RERANK_DEPTH, proximity, rerank_score, unsupported
+from .rerank import RERANK_DEPTH, asks_header, proximity, rerank_score, unsupported
 
 Stage = Literal["learned", "rules"]
 
@@ -44,11 +45,11 @@ class SecondStage(Protocol):
 
 
 def model_text(document: Document, chunk: Chunk) -> str:
-    """A passage as the cross-encoder reads it: title, date and heading path, then the text as written
-    (training/build_pairs.py reads its passages through this too)."""
+    """A passage as the cross-encoder reads it: title, date and heading path, then the text as written but
+    with Chinese-numeral figures as digits (二〇〇三年 -> 2003年; training/build_pairs.py reads through this)."""
     head = " ".join(part for part in (f"《{document.title}》" if document.title else "", document.date,
                                       chunk.heading) if part)
-    return f"{head}：{chunk.text}" if head else chunk.text
+    return cn_figures(f"{head}：{chunk.text}" if head else chunk.text)
 
 
 class RuleStage:
@@ -63,7 +64,7 @@ class RuleStage:
             context = passages.context(int(pos))
             out[i] = rerank_score(fused[i], len(unsupported(query.wanted, context.text, context.date)),
                                   proximity(query.terms, context.normalized),
-                                  context.header and query.wanted.wants != "who")
+                                  context.header and not asks_header(query.text, query.wanted.wants))
         return Rescored(out)
 
 
