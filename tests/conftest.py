@@ -179,11 +179,21 @@ def browser_page(server):
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update"])
 
-        def open_page(height: int = 900):
-            context = browser.new_context(viewport={"width": 1280, "height": height})
+        def open_page(height: int = 900, path: str = "", scheme: str = "light", offline: bool = False):
+            """A page at server + path, in the light or dark scheme; offline: every request to anywhere but
+            the server is refused (and listed in page.refused), as on a machine without internet."""
+            context = browser.new_context(viewport={"width": 1280, "height": height}, color_scheme=scheme)
             context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.rstrip("/"))
             page = context.new_page()
-            page.goto(server)
+            page.refused = []
+            if offline:
+                def only_local(route):
+                    if route.request.url.startswith(server):
+                        return route.continue_()
+                    page.refused.append(route.request.url)
+                    return route.abort()
+                context.route("**/*", only_local)
+            page.goto(server + path)
             return page
         try:
             yield open_page

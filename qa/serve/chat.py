@@ -19,44 +19,15 @@ from .render import esc, failure, render
 from .. import batch
 from ..feedback import Feedback, FeedbackError
 from ..uploads import Upload, Uploads
+from .browser import CONFIRM_DELETE, SCROLL_TO_REPLY
 from .guard import bearer_ok
+from . import transcript
 
 EXAMPLES = ["2019年镇海GDP是多少？", "“122”产业集群是什么？", "一号改革工程是什么？",
             "张国锋怎么谈营商环境改革？", "What did Lin Bin say about the Third Plenary Session?"]
 PLACEHOLDER = "输入问题，例如：2019年镇海GDP是多少？"
 POLL = 0.5       # seconds between two looks at an upload's progress
 STATUS = {"added": "已添加", "skipped": "已跳过", "error": "错误"}
-
-# A new reply is scrolled so that its top (best sentence, passage 1 and its citation) is in view, not
-# the end of the last passage; a click on “复制引用” copies that passage's citation (read from the
-# passage's heading: the chat's HTML sanitiser drops data- attributes).
-SCROLL_TO_REPLY = """() => { setTimeout(() => {
-  const tops = document.querySelectorAll('#chat .reply-top');
-  if (tops.length) tops[tops.length - 1].scrollIntoView({block: 'start'});
-}, 100); }"""
-HEAD = r"""<script>
-document.addEventListener('click', (event) => {
-  const button = event.target.closest && event.target.closest('.copy-cite');
-  if (!button) return;
-  event.preventDefault(); event.stopPropagation();
-  const hit = button.closest('details.hit');      // the passage with its citation, ready to paste:
-  const passage = hit ? hit.querySelector(':scope > p') : null;   // “……”（《标题》，日期，第N段）
-  const cite = hit ? hit.querySelector('summary b').innerText.replace(/^\[\d+\]\s*/, '') : '';
-  const m = cite.match(/^《(.+?)》(?:（(.+?)）)?(.*)$/);
-  const where = m ? ['《' + m[1] + '》', m[2], m[3]].filter(Boolean).join('，') : cite;
-  const text = button.dataset.quote || (passage ? '“' + passage.innerText.trim() + '”（' + where + '）' : cite);
-  const done = () => { button.textContent = '已复制'; setTimeout(() => { button.textContent = '复制引用'; }, 1500); };
-  const fallback = () => { const area = document.createElement('textarea'); area.value = text;
-    document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove(); done(); };
-  if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
-  else fallback();
-}, true);
-</script>"""
-CSS = """#chat .best {background: #fff7d6; padding: 6px 10px; border-radius: 6px}
-#chat details.hit {border-top: 1px solid #ddd; padding-top: 4px} #chat details.hit > summary {cursor: pointer}
-#chat .copy-cite {font-size: 12px; margin-left: 8px; padding: 0 6px; border: 1px solid #bbb; border-radius: 4px;
-  cursor: pointer; background: #f5f5f5}"""
-
 
 def message_text(content) -> str:
     """Plain text of a Chatbot message's content: a string, one part or a list of parts (files skipped)."""
@@ -156,11 +127,23 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
     years = sorted({d.date[:4] for d in engine.listing().documents if d.date})
     titles = [(d.title, d.doc_id) for d in engine.listing().documents]
 
-    def respond(message, chat, k, district, year, docs):
+    def respond(message, chat, k, district, year, docs, turns):
         box_value, chat, answer = chat_turn(engine, message, chat, k, district, year, docs, feedback)
         last = {"answer_id": answer.answer_id} if answer else None
         passages = [(f"{i}. {h.citation}", h.chunk_id) for i, h in enumerate(answer.hits, 1)] if answer else []
-        return box_value, chat, last, gr.update(choices=passages, value=None), ""
+        turns = [*(turns or []), answer_json(answer)] if answer else turns
+        return box_value, chat, last, gr.update(choices=passages, value=None), "", turns
+
+    def keep(chat, turns, request: gr.Request):
+        """The conversation as the browser keeps it (across a reload), and its downloads."""
+        headers = dict(request.headers) if request else {}
+        base = f"{headers.get('x-forwarded-proto', 'http')}://{headers['host']}" if "host" in headers else ""
+        files = transcript.write(turns, base) if turns else (None, None)
+        return {"chat": chat, "turns": turns or []}, *files
+
+    def restore(saved):
+        saved = saved if isinstance(saved, dict) else {}
+        return saved.get("chat") or [], saved.get("turns") or []
 
     def upload(files, title, date, district, given):
         if problem := token_problem(given, token):
@@ -185,11 +168,13 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
             job = uploads.get(job.id)
         yield upload_html(job), *_documents_changed()
 
-    def delete(doc_id, given):
+    def delete(doc_id, given, sure="yes"):
         if problem := token_problem(given, token):
             return problem, *[gr.update()] * 5
         if not doc_id:
             return "请选择要删除的文件。", *[gr.update()] * 5
+        if sure != "yes":
+            return "已取消：没有删除任何文件。", *[gr.update()] * 5
         try:
             message = engine.remove(doc_id)
         except IngestError as e:
@@ -263,8 +248,9 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
                 new_district = gr.Textbox(label="区（可选）")
             upload_btn = gr.Button("添加到语料库")
             with gr.Row():
-                doomed = gr.Dropdown(titles, label="删除文件", scale=4)
+                doomed = gr.Dropdown(titles, label="删除文件", scale=4, elem_id="delete-doc")
                 delete_btn = gr.Button("删除", variant="stop", scale=1)
+                sure = gr.Textbox("no", visible=False)   # the browser's confirm() answer (CONFIRM_DELETE)
             library_log = gr.HTML(elem_id="library-log")
         last = gr.State(None)
         with gr.Row(elem_id="judge"):
@@ -278,25 +264,32 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
             batch_btn = gr.Button("开始批量提问", elem_id="batch-start")
             batch_log = gr.HTML(elem_id="batch-log")
             batch_report = gr.File(label="检查报告（.xlsx）", elem_id="batch-report")
-        clear = gr.Button("清空对话")
-        inputs = [box, chat, k, district, year, docs]
-        outputs = [box, chat, last, right_passage, judged]
+        with gr.Row():
+            clear = gr.Button("清空对话")
+            export_md = gr.DownloadButton("下载对话（Markdown）", value=None, elem_id="export-md")
+            export_docx = gr.DownloadButton("下载对话（Word）", value=None, elem_id="export-docx")
+        turns = gr.State([])   # each reply's answer_json, for the downloads
+        saved = gr.BrowserState({"chat": [], "turns": []}, storage_key="reform-qa-conversation")
+        inputs = [box, chat, k, district, year, docs, turns]
+        outputs = [box, chat, last, right_passage, judged, turns]
         private = {"api_visibility": "private"}
+        kept = {"fn": keep, "inputs": [chat, turns], "outputs": [saved, export_md, export_docx], **private}
         for event in (box.submit, send.click):
-            event(respond, inputs, outputs, **private).then(None, js=SCROLL_TO_REPLY, **private)
+            event(respond, inputs, outputs, **private).then(None, js=SCROLL_TO_REPLY, **private).then(**kept)
         examples.click(lambda sample: sample[0], examples, box, **private).then(
-            respond, inputs, outputs, **private).then(None, js=SCROLL_TO_REPLY, **private)
+            respond, inputs, outputs, **private).then(None, js=SCROLL_TO_REPLY, **private).then(**kept)
         for button, (_, verdict) in zip(verdicts, VERDICT_BUTTONS):
             button.click(lambda state, v=verdict: judge_last(feedback, state, v), last, judged, **private)
         right_passage.input(lambda state, chunk: judge_last(feedback, state, "right", chunk) if chunk else "",
                             [last, right_passage], judged, **private)
-        clear.click(lambda: [], None, chat, **private)
+        clear.click(lambda: ([], []), None, [chat, turns], **private).then(**kept)
         upload_btn.click(upload, [files, new_title, new_date, new_district, admin], [library_log, docs, doomed, title, district, year],
                          concurrency_limit=1, concurrency_id="library", **private)
-        delete_btn.click(delete, [doomed, admin], [library_log, docs, doomed, title, district, year], concurrency_limit=1,
-                         concurrency_id="library", **private)
+        delete_btn.click(delete, [doomed, admin, sure], [library_log, docs, doomed, title, district, year],
+                         js=CONFIRM_DELETE, concurrency_limit=1, concurrency_id="library", **private)
         batch_btn.click(run_batch, question_list, [batch_log, batch_report], concurrency_limit=1,
                         concurrency_id="batch", **private)
         demo.load(_documents_changed, None, [docs, doomed, title, district, year], **private)   # others may have added some
+        demo.load(restore, saved, [chat, turns], **private).then(**kept)   # the conversation before a reload
         gr.api(api_search, api_name="search")
     return demo

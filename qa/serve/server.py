@@ -5,13 +5,14 @@ import logging
 
 import gradio as gr
 import uvicorn
-from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from ..engine import Engine
 from ..settings import VERSION, Settings
 from .api import add_api, body_limit
 from .guard import LOCAL_NAMES, Guard, admin_token
-from .chat import CSS, HEAD, build
+from .browser import CSS, HEAD
+from .chat import build
 from ..feedback import Feedback
 from ..uploads import Uploads
 from .workers import Searchers
@@ -30,7 +31,7 @@ def serve(settings: Settings, port: int | None = None) -> None:
     feedback = Feedback(settings.feedback_file())
     demo = build(engine, uploads, ask, token, feedback)
     demo.queue(default_concurrency_limit=4, max_size=256)
-    server = FastAPI(title="reform-qa", summary="Cited passages from Chinese government reform documents",
+    server = FastAPIOffline(title="reform-qa", summary="Cited passages from Chinese government reform documents",
                      version=VERSION)
     add_api(server, engine, uploads, ask, token, feedback)
     server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
