@@ -7,6 +7,8 @@ import pytest
 
 from conftest import ADMIN_TOKEN, ARTIFACTS
 from qa.serve import chat as app
+from qa.serve import turn
+from qa.serve.render import esc, render
 
 
 @pytest.fixture(scope="module")
@@ -23,12 +25,12 @@ GRADIO6_CHAT = [{"role": "user", "content": [{"type": "text", "text": "镇海城
 
 def test_earlier_questions_reads_every_message_shape_gradio_hands_back():
     chat = GRADIO6_CHAT + [{"role": "user", "content": "江北呢"}, {"role": "user", "content": {"type": "text", "text": "a"}}]
-    assert app.earlier_questions(chat) == ["镇海城乡居民收入倍差是多少？", "江北呢", "a"]
-    assert app.earlier_questions(None) == []
+    assert turn.earlier_questions(chat) == ["镇海城乡居民收入倍差是多少？", "江北呢", "a"]
+    assert turn.earlier_questions(None) == []
 
 
 def test_second_turn_uses_the_first_question(engine):
-    box, chat, _ = app.chat_turn(engine, "那江北呢？", GRADIO6_CHAT, k=1)
+    box, chat, _ = turn.chat_turn(engine, "那江北呢？", GRADIO6_CHAT, k=1)
     reply = chat[-1]["content"]
     assert box == "" and len(chat) == len(GRADIO6_CHAT) + 2
     assert "结合上文检索：江北城乡居民收入倍差是多少？" in reply and "1.62" in reply
@@ -45,11 +47,12 @@ def test_a_failing_turn_is_a_readable_reply_and_the_chat_goes_on(engine, monkeyp
     def broken(*args, **kwargs):
         raise RuntimeError("index went away")
     monkeypatch.setattr(engine, "ask", broken)
-    _, chat, _ = app.chat_turn(engine, "一号改革工程是什么", [], k=1)
+    _, chat, _ = turn.chat_turn(engine, "一号改革工程是什么", [], k=1)
     assert "抱歉，检索这个问题时出错了" in chat[-1]["content"] and "index went away" in chat[-1]["content"]
+    assert "RuntimeError" not in chat[-1]["content"]                  # the message, never the class name
     assert any(r.exc_info and "index went away" in str(r.exc_info[1]) for r in caplog.records)   # traceback logged
     monkeypatch.undo()
-    _, chat, _ = app.chat_turn(engine, "一号改革工程是什么", chat, k=1)
+    _, chat, _ = turn.chat_turn(engine, "一号改革工程是什么", chat, k=1)
     assert "一号改革工程" in chat[-1]["content"] and "出错" not in chat[-1]["content"]
 
 
@@ -84,15 +87,32 @@ def test_twenty_concurrent_requests_all_succeed(server):
 
 def test_document_text_is_escaped_and_runs_nothing(engine):
     answer = engine.ask("<script>alert(1)</script> **粗体** 地区生产总值", k=1)
-    html = app.render(answer, engine.neighbours)
+    html = render(answer, engine.neighbours)
     assert "<script>" not in html
-    assert app.esc("<img src=x onerror=alert(1)> *a*") == "&#60;img src=x onerror=alert&#40;1&#41;&#62; &#42;a&#42;"
+    assert esc("<img src=x onerror=alert(1)> *a*") == "&#60;img src=x onerror=alert&#40;1&#41;&#62; &#42;a&#42;"
 
 
 def test_reply_marks_terms_best_sentence_scores_and_context(engine):
     answer = engine.ask("森林覆盖率达到多少", k=1)
-    html = app.render(answer, engine.neighbours)
-    assert "<mark>" in html and "<b>" in html and "关键词得分" in html and "上下文" in html
+    html = render(answer, engine.neighbours)
+    assert "<mark>" in html and "<b>" in html and "上下文" in html
+    assert "<details class='why'><summary>为什么是这段</summary><p><small>关键词得分" in html   # scores folded away
+
+
+def test_a_target_is_labelled_as_a_target_and_a_result_is_not(engine):
+    target = render(engine.ask("2020年地区生产总值增长多少", k=1), engine.neighbours)
+    assert "6%" in target and "最佳句子（预期目标，不是实际完成数）" in target
+    result = render(engine.ask("2019年地区生产总值达到多少", k=1), engine.neighbours)
+    assert "1021.6亿元" in result and "预期目标" not in result
+
+
+def test_a_reply_says_which_filters_were_in_force_and_that_an_upload_is_still_embedding(engine):
+    said = turn.scope_notices("江北", "2024", ["江北专访"], {"done": 3, "total": 10})
+    assert said[0] == "筛选条件：区 江北；年份 2024；文件 江北专访（只在符合条件的文件中检索）"
+    assert "3/10" in said[1] and "还不能检索" in said[1]
+    assert turn.scope_notices(None, None, [], {"done": 0, "total": 0}) == ()
+    _, chat, _ = turn.chat_turn(engine, "城镇化率是多少", [], k=1, district="江北", scope=said)
+    assert "筛选条件：区 江北" in chat[-1]["content"] and "3/10" in chat[-1]["content"]
 
 
 def ask_in_browser(page, question: str, expected: str) -> str:

@@ -76,12 +76,14 @@ def document_number(text: str) -> str:
 
 
 def signature(text: str) -> tuple[str, str]:
-    """The closing signature (issuing body, date as written) from the last lines; ("", "") when none."""
-    lines = _lines(text)[-4:]
-    for i in range(len(lines) - 1, 0, -1):
-        body, date = lines[i - 1], lines[i]
-        if _SIGNATURE_DATE.match(_figures(date)) and len(body) <= 30 and not body[-1:] in "。！？!?；;：:":
-            return body, date
+    """The signature (issuing body, date as written): a short line naming the body, then a line that is
+    only a date — at the end of a document, or under the cover letter of one that issues another
+    (国务院办公厅 / 二〇〇五年六月十一日, then the plan it issues); ("", "") when none."""
+    lines = _lines(text)
+    for body, date in zip(lines[1:], lines[2:]):   # never the title (the first line) with a date under it
+        if _SIGNATURE_DATE.match(_figures(date)) and len(body) <= 30 and body[-1:] not in "。！？!?；;：:" \
+                and not _DATE.search(_figures(body)):
+            return " ".join(body.split()), date
     return "", ""
 
 
@@ -91,14 +93,14 @@ def _iso(line: str) -> str:
 
 
 def dateline(text: str) -> str:
-    """The date a document gives itself, as YYYY-MM-DD: its dateline (“2024年3月5日在…会议上”) or a date
-    among its first lines, else the date it was signed at the end, else its document number's year (YYYY);
-    "" when none."""
-    for line in _lines(text)[:15]:
-        if len(line) <= 60 and (date := _iso(line)):
+    """The date a document gives itself, as YYYY-MM-DD: its dateline (“2024年3月5日在…会议上”), else the
+    date it was signed, else a date among its first lines, else its document number's year (YYYY); ""
+    when none."""
+    for line in datelines(text) + [signature(text)[1]] + [t for t in _lines(text)[:15] if len(t) <= 60]:
+        if date := _iso(line):
             return date
     number = _DOC_NUMBER.search(_figures(document_number(text)))
-    return _iso(signature(text)[1]) or (number.group(1) if number else "")
+    return number.group(1) if number else ""
 
 
 def is_byline(line: str, position: int) -> bool:
@@ -134,4 +136,5 @@ def header_chunk(doc: Document, found: list[str], about: list[str] = ()) -> Chun
 def about(text: str) -> list[str]:
     """What a document says about itself, for its header passage: 文号, datelines, 落款."""
     number, (body, date) = document_number(text), signature(text)
-    return ([f"文号：{number}"] if number else []) + datelines(text) + ([f"落款：{body} {date}"] if date else [])
+    lines = [line for line in datelines(text) if line.strip("（()）") != date.strip("（()）")]   # its date once
+    return ([f"文号：{number}"] if number else []) + lines + ([f"落款：{body} {date}"] if date else [])

@@ -31,7 +31,7 @@ RELATIVE_YEARS = {"今年": 0, "本年": 0, "去年": -1, "上年": -1, "过去�
 # The kind of answer a question wants, by its question words (first match wins): a person or body, a date,
 # or a figure. A passage that holds the asked terms but no answer of that kind does not answer it.
 WANTS = (("who", re.compile(r"谁|哪位|哪个部门|哪些部门|哪个单位|哪些单位|何人|\bwho(m|se)?\b|\bwhich (journalist|reporter|"
-                            r"official|person|people|department|agency|body|leader|organi[sz]ation)s?\b", re.I)),
+                            r"official|office|ministry|person|people|department|agency|body|leader|organi[sz]ation)s?\b", re.I)),
          ("when", re.compile(r"什么时候|何时|哪一年|哪年|哪一天|哪天|几月|几号|\bwhen\b|\bwhat year\b", re.I)),
          ("figure", re.compile(r"多少|几[个项成倍家座所条位次种年]|多大|多高|多快|多长|多远|比例|比重|占比|幅度|"
                                r"\bhow (many|much|fast|big|large|high|far)\b|\bwhat (share|percentage|proportion|rate)\b|"
@@ -58,7 +58,8 @@ def wants(question: str) -> str:
 
 # A question about the document itself — its number, issue, meeting or signature — which its header
 # passage (title, dateline, 文号, 落款, bylines) answers.
-_ABOUT_DOCUMENT = re.compile(r"文号|发文|印发|哪次会议|什么会议|哪个会议|会议上|落款|署名|签发")
+_ABOUT_DOCUMENT = re.compile(r"文号|发文|印发|哪次会议|什么会议|哪个会议|会议上|落款|署名|签发|"
+                             r"\b(issued|signed|document number)\b", re.I)
 
 
 def asks_header(question: str, kind: str) -> bool:

@@ -1,8 +1,7 @@
-"""Chat: the Gradio app over an Engine: one turn of the conversation (with the earlier questions), the
-filters, and adding or deleting documents; replies are drawn by serve.render."""
+"""Chat: the Gradio app over an Engine: the conversation (its turns are serve.turn's), the filters, the
+feedback and batch checks, and adding or deleting documents; replies are drawn by serve.render."""
 from __future__ import annotations
 
-import html
 import tempfile
 import time
 from collections.abc import Callable
@@ -15,11 +14,12 @@ from ..documents.document import IngestError
 from ..documents.readers import SUFFIXES
 from ..engine import Engine, stats
 from ..settings import K
-from .render import esc, failure, render
+from .render import esc, failure
 from .. import batch
 from ..feedback import Feedback, FeedbackError
 from ..uploads import Upload, Uploads
 from .browser import CONFIRM_DELETE, SCROLL_TO_REPLY
+from .turn import chat_turn, scope_notices
 from .guard import bearer_ok
 from . import transcript
 
@@ -28,45 +28,6 @@ EXAMPLES = ["2019年镇海GDP是多少？", "“122”产业集群是什么？",
 PLACEHOLDER = "输入问题，例如：2019年镇海GDP是多少？"
 POLL = 0.5       # seconds between two looks at an upload's progress
 STATUS = {"added": "已添加", "skipped": "已跳过", "error": "错误"}
-
-def message_text(content) -> str:
-    """Plain text of a Chatbot message's content: a string, one part or a list of parts (files skipped)."""
-    if isinstance(content, str):
-        return html.unescape(content)
-    if isinstance(content, dict):
-        return html.unescape(str(content.get("text", ""))) if content.get("type", "text") == "text" else ""
-    if isinstance(content, (list, tuple)):
-        return " ".join(t for t in map(message_text, content) if t)
-    return ""
-
-
-def earlier_questions(chat) -> list[str]:
-    """The user's earlier questions from the Chatbot's value, whatever shape Gradio hands back."""
-    questions = []
-    for message in chat or []:
-        get = message.get if isinstance(message, dict) else lambda key: getattr(message, key, None)
-        if get("role") == "user" and (text := message_text(get("content")).strip()):
-            questions.append(text)
-    return questions
-
-
-def chat_turn(engine: Engine, message: str, chat: list, k=None, district=None, year=None, docs=None,
-              feedback: Feedback | None = None) -> tuple[str, list, Answer | None]:
-    """One turn: the answer to `message` in the context of the earlier questions, appended to the chat
-    (empty box, new chat, the answer to judge). Any failure becomes a readable reply; it never raises."""
-    chat = list(chat or [])
-    answer = None
-    try:
-        history = earlier_questions(chat)
-        answer = engine.ask(message, k=int(k) if k else None, history=history, doc_ids=docs or None,
-                            district=district or None, year=year or None)
-        if feedback is not None:
-            feedback.remember(answer, history, engine.listing().fingerprint)
-        reply = render(answer, engine.neighbours)
-    except Exception as e:   # the edge of the app: whatever broke, the person gets a reply, not "Error"
-        reply = failure("检索这个问题", e)
-    return "", chat + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": reply}], answer
-
 
 VERDICT_BUTTONS = (("答对了", "right"), ("答错了", "wrong"), ("应该说“文档中没有”", "not_in_documents"),
                    ("引用有误", "wrong_citation"))
@@ -128,7 +89,9 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
     titles = [(d.title, d.doc_id) for d in engine.listing().documents]
 
     def respond(message, chat, k, district, year, docs, turns):
-        box_value, chat, answer = chat_turn(engine, message, chat, k, district, year, docs, feedback)
+        names = dict((doc_id, name) for name, doc_id in titles_now())
+        scope = scope_notices(district, year, [names.get(d, d) for d in docs or []], uploads.embedding())
+        box_value, chat, answer = chat_turn(engine, message, chat, k, district, year, docs, feedback, scope)
         last = {"answer_id": answer.answer_id} if answer else None
         passages = [(f"{i}. {h.citation}", h.chunk_id) for i, h in enumerate(answer.hits, 1)] if answer else []
         turns = [*(turns or []), answer_json(answer)] if answer else turns
@@ -206,9 +169,12 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
         shown = "，".join(f"{k} {v}" for k, v in totals.items())
         yield f"<b>完成</b>：{esc(shown)}。", str(out)
 
+    def titles_now() -> list[tuple[str, str]]:
+        return [(d.title, d.doc_id) for d in engine.listing().documents]
+
     def _documents_changed():
         """The menus and header as the corpus is now (the server may still have been indexing at build)."""
-        choices = [(d.title, d.doc_id) for d in engine.listing().documents]
+        choices = titles_now()
         years_now = sorted({d.date[:4] for d in engine.listing().documents if d.date})
         return (gr.update(choices=choices, value=[]), gr.update(choices=choices, value=None), header(),
                 gr.update(choices=[""] + engine.districts), gr.update(choices=[""] + years_now))

@@ -1,27 +1,35 @@
-"""Server: the chat at / and the JSON API at /api/ on one FastAPI app, served by uvicorn on 127.0.0.1."""
+"""Server: the chat at / and the JSON API at /api/ on one FastAPI app, served by uvicorn on 127.0.0.1. The
+port answers at once (serve.starting's page) while the model, the index and the chat load behind it."""
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable
 
-import gradio as gr
 import uvicorn
-from fastapi_offline import FastAPIOffline
 
-from ..engine import Engine
 from ..settings import VERSION, Settings
-from .api import add_api, body_limit
-from .guard import LOCAL_NAMES, Guard, admin_token
-from .browser import CSS, HEAD
-from .chat import build
-from ..feedback import Feedback
-from ..uploads import Uploads
-from .workers import Searchers
+from .starting import Starting
+
+log = logging.getLogger("reform-qa")
 
 
-def serve(settings: Settings, port: int | None = None) -> None:
-    """Serve the chat at / and the JSON API at /api/ (docs at /docs) on 127.0.0.1:port until stopped."""
-    port = port or settings.port
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def build_app(settings: Settings, at: Callable[[str], None] = print):
+    """The guarded app (chat, JSON API, offline docs) and its search workers (None for none), reporting
+    each start-up step to `at`. The heavy imports (gradio, the model's runtime) happen here."""
+    at("正在加载界面组件（gradio）…")
+    import gradio as gr
+    from fastapi_offline import FastAPIOffline
+
+    from ..engine import Engine
+    from ..feedback import Feedback
+    from ..uploads import Uploads
+    from .api import add_api, body_limit
+    from .browser import CSS, HEAD
+    from .chat import build
+    from .guard import LOCAL_NAMES, Guard, admin_token
+    from .workers import Searchers
+    at("正在加载模型、读取索引…")
     engine = Engine(settings=settings, update="none")     # listen at once: what is pending embeds behind
     token, made = admin_token(settings.admin_token, settings.token_file())
     uploads = Uploads(engine, settings.index_dir / "uploads.json")
@@ -29,25 +37,49 @@ def serve(settings: Settings, port: int | None = None) -> None:
     searchers = Searchers(engine, settings.workers) if settings.workers > 1 else None
     ask = searchers.ask if searchers else engine.ask
     feedback = Feedback(settings.feedback_file())
+    at("正在准备对话页面…")
     demo = build(engine, uploads, ask, token, feedback)
     demo.queue(default_concurrency_limit=4, max_size=256)
     server = FastAPIOffline(title="reform-qa", summary="Cited passages from Chinese government reform documents",
-                     version=VERSION)
+                            version=VERSION)
     add_api(server, engine, uploads, ask, token, feedback)
     server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
                                  max_file_size=f"{engine.settings.max_file_mb:g}mb")
     hosts = {*LOCAL_NAMES, settings.host, *settings.allowed_hosts}
-    guarded = Guard(server, hosts, set(settings.cors_origins), body_limit(engine))
-    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    print(f"reform-qa: chat on http://{shown}:{port}/ , JSON API on http://{shown}:{port}/api/ "
-          f"(docs: /docs){f', searches on {settings.workers} worker processes' if searchers else ''}", flush=True)
     where = "QA_ADMIN_TOKEN" if settings.admin_token else f"{settings.token_file()} ({'made now' if made else 'kept'})"
     print(f"reform-qa: uploads and deletes need the admin token, in {where}", flush=True)
+    return Guard(server, hosts, set(settings.cors_origins), body_limit(engine)), searchers
+
+
+def serve(settings: Settings, port: int | None = None) -> None:
+    """Serve the chat at / and the JSON API at /api/ (docs at /docs) on 127.0.0.1:port until stopped; the
+    port answers within seconds, with a start-up page until the app has loaded."""
+    port = port or settings.port
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    starting = Starting(lambda line: print(line, flush=True))
+    workers = []
+
+    def load() -> None:
+        try:
+            app, searchers = build_app(settings, starting.at)
+            workers.append(searchers)
+            starting.ready(app)
+        except Exception as e:   # the page and the terminal say why; the traceback goes to the log
+            log.exception("start-up failed")
+            starting.fail(str(e)[:300])
+            return
+        starting.at(f"已就绪：对话 http://{shown}:{port}/ ，JSON API http://{shown}:{port}/api/ （文档 /docs）"
+                    + (f"，{settings.workers} 个检索进程" if settings.workers > 1 else ""))
+
+    print(f"reform-qa: listening on http://{shown}:{port}/ (a start-up page until the app has loaded)", flush=True)
+    threading.Thread(target=load, name="reform-qa-start", daemon=True).start()
     try:
-        uvicorn.run(guarded, host=settings.host, port=port, log_level="warning")
+        uvicorn.run(starting, host=settings.host, port=port, log_level="warning")
     finally:
-        if searchers:
-            searchers.close()
+        for searchers in workers:
+            if searchers:
+                searchers.close()
 
 
 def main() -> None:
