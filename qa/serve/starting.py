@@ -47,14 +47,17 @@ class Starting:
         self.at(f"启动失败：{message}")
 
     async def _start(self, app) -> None:
-        queue, done = asyncio.Queue(), asyncio.Event()
+        queue, done, said = asyncio.Queue(), asyncio.Event(), {}
 
         async def send(message):
             if message["type"].startswith("lifespan.startup"):
+                said.update(message)
                 done.set()
         await queue.put({"type": "lifespan.startup"})
         asyncio.ensure_future(app({"type": "lifespan", "asgi": {"version": "3.0"}, "state": {}}, queue.get, send))
         await done.wait()
+        if said["type"] == "lifespan.startup.failed":   # the app's own start-up failed: say so, serve nothing
+            raise RuntimeError(f"the app did not start: {said.get('message') or 'its start-up failed'}")
         self._lifespan, self.app = queue, app
 
     async def __call__(self, scope, receive, send):
