@@ -66,13 +66,18 @@ def datelines(text: str) -> list[str]:
     return found
 
 
-def document_number(text: str) -> str:
-    """The document number among the first lines (国发〔2019〕4号), as written; "" when none."""
+def _document_number(text: str) -> re.Match | None:
     for line in _lines(text)[:15]:
         found = _DOC_NUMBER.search(_figures(line)) if len(line) <= 60 else None
         if found:
-            return found.group(0)
-    return ""
+            return found
+    return None
+
+
+def document_number(text: str) -> str:
+    """The document number among the first lines (国发〔2019〕4号), as written; "" when none."""
+    found = _document_number(text)
+    return found.group(0) if found else ""
 
 
 def signature(text: str) -> tuple[str, str]:
@@ -81,7 +86,7 @@ def signature(text: str) -> tuple[str, str]:
     (国务院办公厅 / 二〇〇五年六月十一日, then the plan it issues); ("", "") when none."""
     lines = _lines(text)
     for body, date in zip(lines[1:], lines[2:]):   # never the title (the first line) with a date under it
-        if _SIGNATURE_DATE.match(_figures(date)) and len(body) <= 30 and body[-1:] not in "。！？!?；;：:" \
+        if len(date) <= 20 and _SIGNATURE_DATE.match(_figures(date)) and len(body) <= 30 and body[-1:] not in "。！？!?；;：:" \
                 and not _DATE.search(_figures(body)):
             return " ".join(body.split()), date
     return "", ""
@@ -99,7 +104,7 @@ def dateline(text: str) -> str:
     for line in datelines(text) + [signature(text)[1]] + [t for t in _lines(text)[:15] if len(t) <= 60]:
         if date := _iso(line):
             return date
-    number = _DOC_NUMBER.search(_figures(document_number(text)))
+    number = _document_number(text)
     return number.group(1) if number else ""
 
 
@@ -132,6 +137,7 @@ def header_chunk(doc: Document, found: list[str], about: list[str] = ()) -> Chun
         lines.append(f"来源：{doc.source}")
     text = "\n".join(lines)
     return Chunk(content_hash(doc.doc_id, HEADER, text), doc.doc_id, text, 0, HEADER)
+
 
 def about(text: str) -> list[str]:
     """What a document says about itself, for its header passage: 文号, datelines, 落款."""
