@@ -101,7 +101,7 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
         """The conversation as the browser keeps it (across a reload), and its downloads."""
         headers = dict(request.headers) if request else {}
         base = f"{headers.get('x-forwarded-proto', 'http')}://{headers['host']}" if "host" in headers else ""
-        files = transcript.write(turns, base) if turns else (None, None)
+        files = transcript.write(turns, base, getattr(request, "session_hash", "") or "") if turns else (None, None)
         return {"chat": chat, "turns": turns or []}, *files
 
     def restore(saved):

@@ -6,6 +6,8 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
+from ..text import digest
+
 TITLE = "reform-qa 对话记录"
 
 
@@ -52,9 +54,16 @@ def word(turns: list[dict], path: Path, base: str = "") -> Path:
     return path
 
 
-def write(turns: list[dict], base: str = "") -> tuple[str, str]:
-    """The conversation written to a new temporary folder as (.md path, .docx path), for the downloads."""
-    folder = Path(tempfile.mkdtemp(prefix="qa-conversation-"))
+def write(turns: list[dict], base: str = "", session: str = "") -> tuple[str, str]:
+    """The conversation written as (.md path, .docx path) for the downloads, in its session's temporary
+    folder, which holds only the latest pair (a new folder when there is no session)."""
+    if session:
+        folder = Path(tempfile.gettempdir()) / "reform-qa-conversations" / digest(session, 16)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("reform-qa-*"):
+            old.unlink(missing_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="qa-conversation-"))
     stamp = datetime.now().strftime("%Y%m%d-%H%M")
     md = folder / f"reform-qa-对话-{stamp}.md"
     md.write_text(markdown(turns, base), encoding="utf-8")
