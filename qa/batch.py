@@ -52,12 +52,14 @@ def read_questions(path: Path) -> list[Item]:
     elif suffix == ".xlsx":
         rows = _xlsx_rows(path)
     else:
-        raise IngestError(f"{path.name}: a question list is .txt, .csv or .xlsx, not {suffix or '(none)'}")
+        raise IngestError(f"{path.name}: a question list is .txt, .csv or .xlsx, not {suffix or '(none)'}",
+                          f"{path.name}：问题清单须是 .txt、.csv 或 .xlsx 文件，不是 {suffix or '（无扩展名）'}")
     items = _items(rows)
     if not items:
-        raise IngestError(f"{path.name} has no questions: put one question per row")
+        raise IngestError(f"{path.name} has no questions: put one question per row", f"{path.name} 中没有问题：请每行写一个问题")
     if len(items) > MAX_QUESTIONS:
-        raise IngestError(f"{path.name} has {len(items)} questions, over {MAX_QUESTIONS}: split it")
+        raise IngestError(f"{path.name} has {len(items)} questions, over {MAX_QUESTIONS}: split it",
+                          f"{path.name} 有 {len(items)} 个问题，超过 {MAX_QUESTIONS} 个：请拆分")
     return items
 
 
@@ -68,7 +70,8 @@ def _xlsx_rows(path: Path) -> list[list[str]]:
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as e:
-        raise IngestError(f"{path.name} is not a readable .xlsx workbook: re-save it from Excel") from e
+        raise IngestError(f"{path.name} is not a readable .xlsx workbook: re-save it from Excel",
+                          f"{path.name} 不是可读取的 .xlsx 工作簿：请用 Excel 另存后重试") from e
     sheet = book.worksheets[0]
     return [["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)]
 

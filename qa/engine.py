@@ -22,7 +22,7 @@ from .glossary import Glossary
 from .ranking.passages import Passages
 from .ranking.query import Query, prepare, shorten
 from .ranking.decide import Decision, decide, instead
-from .ranking.rerank import REGION
+from .ranking.rerank import REGION, wants_result
 from .ranking.second_stage import LearnedStage, RuleStage, SecondStage
 from .settings import Settings
 from .documents.library import Added
@@ -31,6 +31,7 @@ from .indexing.indexer import CACHE, Parsed
 from .indexing.plan import Update
 from .stores import Filters, Listing, Store, open_store
 from .text import has_chinese, names_in, romanized_names
+from .wording import Language, joined, reply_language, say
 
 # Search constants, chosen on the dev split with `python -m qa eval` (see README, "Quality"):
 CANDIDATES = 100        # top candidates taken from each retriever before fusion
@@ -234,41 +235,46 @@ class Engine:
         history = check_history(history)
         notices = []
         text = " ".join(str(question or "").split())
+        language = reply_language(text, self.settings.language)
         limit = self.settings.max_question_chars
         if len(text) > limit:
             whole, text = len(text), shorten(text, limit, self._weight)
-            notices.append(f"问题有{whole}字，超过{limit}字的上限：只检索了其中提问和信息最多的部分（{len(text)}字）："
-                           f"“{text[:40]}…”")
+            notices.append(say("too_long", language, whole=whole, limit=limit, kept=len(text), start=text[:40]))
         k = max(1, min(int(k or self.settings.k), self.settings.max_k))
         searched = rewrite(text, history, self.districts)
         if searched != text:
-            notices.append(f"结合上文检索：{searched}")
+            notices.append(say("follow_up", language, searched=searched))
         if names := names_in(searched, self._names):
-            notices.append("拼音人名/地名对应为：" + "、".join(names))
+            notices.append(say("pinyin", language, names=joined(names, language)))
         if not text or not self.store.listing().count:
-            return Answer(text, (), "", True, 0.0, searched, tuple(notices or ["问题为空或没有可检索的内容"]))
+            return Answer(text, (), "", True, 0.0, searched, tuple(notices or [say("empty", language)]),
+                          language=language)
         query = self.query(searched)
         if query.expansion.pairs:
-            notices.append(query.expansion.notice())
+            notices.append(say("expanded", language, pairs=query.expansion.listed(language)))
         with self._lock:   # one state of the corpus from ranking to citations
-            return self.answer(text, query, self.rank(query, mode, doc_ids, district, year), k, notices)
+            return self.answer(text, query, self.rank(query, mode, doc_ids, district, year), k, notices, language)
 
-    def answer(self, text: str, query: Query, ranking: Ranking, k: int, notices: list[str]) -> Answer:
-        """The Answer for a ranking: top-k hits with citations, best sentence, confidence and notices."""
+    def answer(self, text: str, query: Query, ranking: Ranking, k: int, notices: list[str],
+               language: Language = "zh") -> Answer:
+        """The Answer for a ranking: top-k hits with citations, best sentence, confidence and notices (in
+        the reply's language)."""
         if not len(ranking.positions):
-            return Answer(text, (), "", True, 0.0, query.text, tuple(notices + ["筛选条件下没有可检索的段落"]))
+            return Answer(text, (), "", True, 0.0, query.text, tuple(notices + [say("no_passages", language)]),
+                          language=language)
         hits = tuple(self.passages.hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
                      zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
         top = self.passages.context(int(ranking.positions[0]))
         decision = self.decision(query, ranking, not has_chinese(text))
-        said = best_sentence(query.terms, top.sentences, top.normalized[1:])
+        said = best_sentence(query.terms, top.sentences, top.normalized[1:], query.wanted.wants, hits[0].title,
+                             wants_result(query.text, query.wanted))
         if decision.missing:
-            notices.append("最相关的段落及其文档没有提到：" + "、".join(decision.missing))
+            notices.append(say("missing", language, terms=joined(decision.missing, language)))
         if decision.abstained:
-            notices.append(instead(decision.missing, hits[0].citation, said))
+            notices.append(instead(decision.missing, hits[0].citation, said, language))
         return Answer(text, hits, said,
                       decision.abstained, decision.confidence, query.text, tuple(notices),
-                      tuple(dict.fromkeys(form for forms, _ in query.terms.weighted for form in forms)))
+                      tuple(dict.fromkeys(form for forms, _ in query.terms.weighted for form in forms)), language=language)
 
     def decision(self, query: Query, ranking: Ranking, cross_lingual: bool) -> Decision:
         """Answer or abstain on a ranking's top passage (qa.ranking.decide, which `eval` reads as well)."""

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .text import normalize
+from .wording import Language, joined, say
 
 GLOSSARY = "glossary.tsv"   # one group per line, tab-separated, formal term first (qa/vocabulary, a corpus folder)
 VOCABULARY = Path(__file__).resolve().parent / "vocabulary"   # the product's: see vocabulary/SOURCES.md
@@ -29,9 +30,13 @@ class Expansion:
 
     def notice(self) -> str:
         """“同义扩展：GDP→地区生产总值、生产总值”, or "" when nothing was expanded."""
+        return say("expanded", pairs=self.listed()) if self.pairs else ""
+
+    def listed(self, language: Language = "zh") -> str:
+        """The expansions, each trigger with its forms: “GDP→地区生产总值、生产总值；…”."""
         said = dict.fromkeys(s for s, _ in self.pairs)
-        return "同义扩展：" + "；".join(f"{s}→" + "、".join(a for t, a in self.pairs if t == s) for s in said) \
-            if self.pairs else ""
+        return ("；" if language == "zh" else "; ").join(
+            f"{s}→" + joined([a for t, a in self.pairs if t == s], language) for s in said)
 
 
 class Glossary:

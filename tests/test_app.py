@@ -8,6 +8,7 @@ import pytest
 from conftest import ADMIN_TOKEN, ARTIFACTS
 from qa.serve import chat as app
 from qa.serve import turn
+from qa.serve.labels import word
 from qa.serve.render import esc, render
 
 
@@ -117,7 +118,7 @@ def test_a_reply_says_which_filters_were_in_force_and_that_an_upload_is_still_em
 
 def ask_in_browser(page, question: str, expected: str) -> str:
     """Type a question, wait for the expected text in the reply, return the page text."""
-    box = page.get_by_placeholder(app.PLACEHOLDER)
+    box = page.get_by_placeholder(word("placeholder"))
     box.fill(question)
     box.press("Enter")
     page.get_by_text(expected).first.wait_for(timeout=30_000)
@@ -136,10 +137,11 @@ def test_real_browser_uploads_a_gbk_file_and_then_answers_from_it(browser_page, 
     page.locator("input[type=file]").set_input_files([str(upload), str(broken)])
     page.get_by_text("宁海简讯.txt").first.wait_for(timeout=30_000)
     page.get_by_role("button", name="添加到语料库").click()
-    page.get_by_text("added as").first.wait_for(timeout=60_000)
+    page.get_by_text("已添加为").first.wait_for(timeout=60_000)
     page.locator("#library-log .upload[data-state=done]").wait_for(timeout=60_000)
     log = page.inner_text("body")
     body = ask_in_browser(page, "十里红妆文化园接待游客多少人次", "120万人次")
     page.screenshot(path=os.path.join(ARTIFACTS, "upload.png"), full_page=True)
-    assert "scan.pdf is not a readable PDF" in log and "[已添加]" in log and "新文件已加入索引" in log
+    assert "scan.pdf 不是可读取的 PDF 文件" in log and "[已添加]" in log and "新文件已加入索引" in log
+    assert "not a readable" not in log and "added as" not in log   # one language: the page's
     assert "《宁海简讯》" in body and f"{before + 1} 篇文件" in body

@@ -1,12 +1,13 @@
-"""The chat page as people use it beside the conversation: a delete that asks first, the dark scheme,
-and the API docs on a machine without internet."""
+"""The chat page beside the conversation (test_journey walks the rest): the conversation survives a
+reload and downloads as Markdown and Word with its citations."""
 import os
-import time
 
 import httpx
 
-from conftest import ADMIN, ADMIN_TOKEN, ARTIFACTS
-from qa.serve.chat import PLACEHOLDER
+from conftest import ARTIFACTS
+from qa.serve.labels import word
+
+PLACEHOLDER = word("placeholder")
 
 CONTRAST = """(selector) => {
   const el = document.querySelector(selector);
@@ -21,53 +22,6 @@ CONTRAST = """(selector) => {
 
 def documents(server):
     return {d["id"] for d in httpx.get(server + "api/documents").json()["documents"]}
-
-
-def test_a_delete_asks_first_and_a_cancel_deletes_nothing(browser_page, server):
-    files = {"files": ("象山渔业.txt", "象山渔业\n\n象山县远洋渔业捕捞量达到42万吨。".encode("utf-8"))}
-    upload = httpx.post(server + "api/documents", files=files, headers=ADMIN).json()
-    doc_id = upload["files"][0]["id"]
-    for _ in range(120):
-        if httpx.get(server + f"api/uploads/{upload['id']}").json()["state"] == "done":
-            break
-        time.sleep(0.5)
-    page = browser_page(1400)
-    page.get_by_text("文档管理：上传或删除文件").click()
-    page.locator("#admin-token input").fill(ADMIN_TOKEN)
-    page.locator("#delete-doc input").click()
-    page.get_by_role("option", name="象山渔业").click()
-    asked = []
-    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
-    page.get_by_role("button", name="删除", exact=True).click()
-    page.get_by_text("已取消：没有删除任何文件。").wait_for(timeout=30_000)
-    assert asked and "象山渔业" in asked[0] and "无法撤销" in asked[0]
-    assert doc_id in documents(server)                               # cancelled: still there
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="删除", exact=True).click()
-    page.get_by_text("[已删除]").wait_for(timeout=30_000)
-    page.screenshot(path=os.path.join(ARTIFACTS, "delete-confirmed.png"), full_page=True)
-    assert doc_id not in documents(server)
-
-
-def test_the_best_sentence_is_readable_in_the_dark_scheme(browser_page):
-    page = browser_page(900, "?__theme=dark", scheme="dark")
-    box = page.get_by_placeholder(PLACEHOLDER)
-    box.fill("2019年镇海GDP是多少？")
-    box.press("Enter")
-    page.locator("#chat .best").first.wait_for(timeout=60_000)
-    page.screenshot(path=os.path.join(ARTIFACTS, "dark-reply.png"))
-    assert page.evaluate("document.body.classList.contains('dark')")
-    assert page.evaluate(CONTRAST, "#chat .best") >= 4.5               # WCAG AA for body text
-    assert page.evaluate(CONTRAST, "#chat .copy-cite") >= 4.5 and page.evaluate(CONTRAST, "#chat mark") >= 4.5
-
-
-def test_the_api_docs_render_without_internet(browser_page):
-    page = browser_page(900, "docs", offline=True)
-    page.locator(".swagger-ui .info .title").wait_for(timeout=30_000)
-    assert "reform-qa" in page.inner_text(".swagger-ui .info .title")
-    assert page.locator(".swagger-ui .opblock").count() >= 5           # the endpoints, drawn from /openapi.json
-    page.screenshot(path=os.path.join(ARTIFACTS, "api-docs-offline.png"))
-    assert not [u for u in page.refused if "swagger" in u or "cdn" in u], page.refused
 
 
 def test_the_conversation_survives_a_reload_and_downloads_with_its_citations(browser_page):

@@ -1,5 +1,7 @@
 """Second stage: the question's years and places must be in the passage; terms that meet in a sentence count."""
-from qa.ranking.rerank import Constraints, Terms, constraints, proximity, rerank_score, unsupported, years_of
+from qa.ranking.answer import best_sentence
+from qa.ranking.rerank import (Constraints, Terms, constraints, proximity, rerank_score, states_target, unsupported,
+                               wants_result, years_of)
 
 
 def test_a_question_pins_down_the_years_and_places_it_names():
@@ -52,3 +54,30 @@ def test_every_mode_ranks_the_same_candidates(engine):
     modes = ("bm25", "dense", "hybrid", "rrf", "rerank")
     tops = {m: {h.chunk_id for h in engine.ask_in_mode("森林覆盖率", m, k=50).hits} for m in modes}
     assert len({frozenset(t) for t in tops.values()}) == 1
+
+
+def test_a_question_for_a_figure_wants_the_result_unless_it_asks_for_a_plan():
+    assert wants_result("2020年地区生产总值增长了多少？", constraints("2020年地区生产总值增长了多少？"))
+    for planned in ("2020年地区生产总值的目标是多少？", "镇海2020年想把产业集群做到多大规模？",
+                    "What was the GDP growth target for 2020?"):
+        assert not wants_result(planned, constraints(planned)), planned
+    assert not wants_result("谁做的报告", constraints("谁做的报告"))        # not a figure at all
+
+
+def test_a_target_where_a_result_is_asked_costs_less_than_a_missing_year():
+    terms = Terms(((("地区生产总值",), 2.0), (("增长",), 1.0)))
+    assert states_target(terms, ["二、2020年目标", "地区生产总值增长6%"])
+    assert states_target(terms, ["", "地区生产总值增长6%左右", "人口增长"])
+    assert not states_target(terms, ["一、2019年工作回顾", "地区生产总值增长7.1%"])
+    assert rerank_score(0.9, 0, 0.5, target_unasked=True) < rerank_score(0.9, 0, 0.5)
+    assert rerank_score(0.9, 0, 0.5, target_unasked=True) > rerank_score(0.9, 1, 0.5)
+
+
+def test_the_best_sentence_is_never_the_title_and_gives_what_was_asked():
+    said = ["《政府工作报告》（2020-05-09）", "作者、记者、讲话人或报告人：镇海区人民政府区长 某某", "来源：镇海区人代会"]
+    terms = Terms(((("政府工作报告",), 2.0), (("镇海",), 1.0)))
+    assert best_sentence(terms, said, said, "who", "政府工作报告") == said[1]    # the person with the role
+    result = ["2020年地区生产总值增长6%左右", "2020年地区生产总值增长3.5%"]
+    terms = Terms(((("地区生产总值",), 2.0), (("2020",), 1.0)))
+    assert best_sentence(terms, result, result, "figure", "", result=True) == result[1]
+    assert best_sentence(terms, result, result, "figure", "", result=False) == result[0]

@@ -7,7 +7,12 @@ from ..text import cn_figures, digest
 
 
 class IngestError(ValueError):
-    """A document that cannot be read or added; the message names the file and the fix."""
+    """A document that cannot be read or added; the message names the file and the fix (zh: the same in
+    Chinese, for the chat page)."""
+
+    def __init__(self, message: str, zh: str = ""):
+        super().__init__(message)
+        self.zh = zh
 
 
 @dataclass(frozen=True)

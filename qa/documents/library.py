@@ -31,6 +31,7 @@ class Added:
     status: str
     message: str
     doc_id: str = ""
+    said_zh: str = ""     # the message in Chinese, for the chat page ("" : only the English one)
 
 
 def safe_id(name: str, taken: set[str]) -> str:
@@ -117,9 +118,10 @@ def add_parsed(data_dir: Path, paths: list[str | Path], title: str | None = None
                 results.append(result)
                 parsed += [doc] if doc else []
             except IngestError as e:
-                results.append(Added(name, "error", str(e)))
+                results.append(Added(name, "error", str(e), said_zh=e.zh))
             except OSError as e:
-                results.append(Added(name, "error", f"{name}: cannot read it ({e.strerror or e})"))
+                results.append(Added(name, "error", f"{name}: cannot read it ({e.strerror or e})",
+                                     said_zh=f"无法读取 {name}（{e.strerror or e}）"))
         write_atomic(data_dir / CATALOG, json.dumps(catalog, ensure_ascii=False, indent=1).encode("utf-8"))
     return results, parsed
 
@@ -132,12 +134,13 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
     except OSError as e:
         return Added(name[:120], "error", f"{name[:120]}…: cannot open it ({e.strerror or e}): shorten the path"), None
     if not found_file:
-        return Added(name, "error", f"{name}: no such file"), None
+        return Added(name, "error", f"{name}: no such file", said_zh=f"{name}：文件不存在"), None
     check_type(name)
     size_mb = path.stat().st_size / 2**20
     if size_mb > max_mb:
         return Added(name, "error", f"{name} is {size_mb:.1f} MB, over the {max_mb:g} MB limit: "
-                                    f"split the file or raise the limit (--max-mb)"), None
+                                    f"split the file or raise the limit (--max-mb)",
+                     said_zh=f"{name} 有 {size_mb:.1f} MB，超过 {max_mb:g} MB 的上限：请拆分文件"), None
     if path.suffix.lower() == Path(name).suffix.lower():
         found = extract(path)
     else:   # an upload temp file: the readers go by suffix, so read a copy under the real one
@@ -146,16 +149,20 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
     fingerprint = _fingerprint(found.text)
     same = next((d for d, f in existing.items() if f and f == fingerprint), None)
     if same:
-        return Added(name, "skipped", f"{name} is already in the corpus as {same}: skipped", same), None
+        return Added(name, "skipped", f"{name} is already in the corpus as {same}: skipped", same,
+                     f"{name} 已在语料库中（{same}）：跳过"), None
     doc_id = safe_id(name, set(existing) | set(catalog))
     found_title, chunks = parse(found.text, doc_id)
     if not chunks:
         return Added(name, "error", f"{name}: no passage left after cleaning (only a title, captions or "
-                                    f"bylines?); add body text to it"), None
+                                    f"bylines?); add body text to it",
+                     said_zh=f"{name}：清理后没有正文段落（只有标题、图表说明或署名？）；请加入正文"), None
     if max_passages and len(chunks) > max_passages:
         return Added(name, "error", f"{name} has {len(chunks)} passages, over the {max_passages} an upload may "
                                     f"embed (QA_MAX_UPLOAD_PASSAGES): raise it, split the file, or add it with "
-                                    f"`reform-qa add {name}` on the server"), None
+                                    f"`reform-qa add {name}` on the server",
+                     said_zh=f"{name} 有 {len(chunks)} 个段落，超过一次上传的上限 {max_passages}（QA_MAX_UPLOAD_PASSAGES）："
+                             f"请拆分文件，或在服务器上用 reform-qa add 添加"), None
     original = data_dir / ORIGINALS / f"{doc_id}{Path(name).suffix.lower()}"
     original.parent.mkdir(exist_ok=True)
     write_atomic(original, path.read_bytes())
@@ -174,7 +181,9 @@ def _add_one(data_dir: Path, path: Path, name: str, catalog: dict, existing: dic
     stat = text_file.stat()
     catalog[doc_id].update(fingerprint=fingerprint, fingerprint_of=[stat.st_size, stat.st_mtime_ns])
     pages = f", {found.pages} pages" if found.pages else ""
-    return (Added(name, "added", f"{name} added as {doc_id} ({len(found.text)} characters{pages})", doc_id),
+    pages_zh = f"，{found.pages} 页" if found.pages else ""
+    return (Added(name, "added", f"{name} added as {doc_id} ({len(found.text)} characters{pages})", doc_id,
+                  f"{name} 已添加为 {doc_id}（{len(found.text)} 字{pages_zh}）"),
             as_document(text_file, found.text, catalog, found_title, chunks))
 
 

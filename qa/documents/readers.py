@@ -35,7 +35,7 @@ def read_text(path: Path) -> str:
     """Decode a text file whatever its encoding (UTF-8/BOM, UTF-16, GBK/GB18030...)."""
     data = Path(path).read_bytes()
     if not data.strip():
-        raise IngestError(f"{Path(path).name} is empty: add text to it or remove it")
+        raise IngestError(f"{Path(path).name} is empty: add text to it or remove it", f"{Path(path).name} 是空文件：没有可添加的文字")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     try:
@@ -48,7 +48,8 @@ def read_text(path: Path) -> str:
         pass
     best = from_bytes(data).best()
     if best is None:
-        raise IngestError(f"cannot decode {Path(path).name}: it is not text; save it as UTF-8 and retry")
+        raise IngestError(f"cannot decode {Path(path).name}: it is not text; save it as UTF-8 and retry",
+                          f"无法识别 {Path(path).name} 的编码：它不是文本文件；请另存为 UTF-8 后重试")
     return str(best)
 
 
@@ -56,7 +57,8 @@ def check_type(name: str) -> None:
     """Raise IngestError unless a file name has a suffix the readers handle."""
     suffix = Path(name).suffix.lower()
     if suffix not in SUFFIXES:
-        raise IngestError(f"{Path(name).name}: unsupported type {suffix or '(none)'}; supported: {' '.join(SUFFIXES)}")
+        raise IngestError(f"{Path(name).name}: unsupported type {suffix or '(none)'}; supported: {' '.join(SUFFIXES)}",
+                          f"{Path(name).name}：不支持的文件类型 {suffix or '（无扩展名）'}；支持 {' '.join(SUFFIXES)}")
 
 
 def extract(path: Path) -> Extracted:
@@ -65,12 +67,12 @@ def extract(path: Path) -> Extracted:
     check_type(path.name)
     suffix = path.suffix.lower()
     if not path.stat().st_size:
-        raise IngestError(f"{path.name} is empty: nothing to add")
+        raise IngestError(f"{path.name} is empty: nothing to add", f"{path.name} 是空文件：没有可添加的文字")
     reader = {".docx": _docx, ".pdf": _pdf, ".html": _html, ".htm": _html}.get(suffix, _text)
     found = reader(path)
     text = _CONTROL.sub("", found.text.replace("\r\n", "\n")).strip()
     if len(re.sub(r"\s", "", text.replace(PAGE_BREAK, ""))) < 2:
-        raise IngestError(f"{path.name} has no text to index")
+        raise IngestError(f"{path.name} has no text to index", f"{path.name} 中没有可检索的文字")
     return Extracted(text, found.title.strip(), found.date, found.author.strip(), found.pages)
 
 
@@ -80,7 +82,8 @@ def _text(path: Path) -> Extracted:
         text = re.sub(r"(?m)^#{1,6}\s+", "", text)
     controls = len(_CONTROL.findall(text)) + text.count("\ufffd")
     if controls > max(8, len(text) // 50):
-        raise IngestError(f"{path.name} looks binary, not text ({controls} control or undecodable characters)")
+        raise IngestError(f"{path.name} looks binary, not text ({controls} control or undecodable characters)",
+                          f"{path.name} 看起来是二进制文件而不是文本（{controls} 个控制字符或无法解码的字符）")
     return Extracted(text)
 
 
@@ -92,7 +95,7 @@ def check_zip(path: Path, max_bytes: int = MAX_INFLATED_BYTES, max_parts: int = 
             parts = z.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as e:
         raise IngestError(f"{path.name} is not a readable Word .docx file (not a zip archive); re-save it from "
-                          "Word as .docx") from e
+                          "Word as .docx", f"{path.name} 不是可读取的 Word .docx 文件；请用 Word 另存为 .docx 后重试") from e
     inflated = sum(p.file_size for p in parts)
     if len(parts) > max_parts or inflated > max_bytes:
         raise IngestError(f"{path.name} would inflate to {inflated / 2**20:.0f} MB in {len(parts)} parts, over the "
@@ -112,7 +115,7 @@ def _docx(path: Path) -> Extracted:
         document = docx.Document(str(path))
     except Exception as e:
         raise IngestError(f"{path.name} is not a readable Word .docx file ({type(e).__name__}); "
-                          f"re-save it from Word as .docx") from None
+                          f"re-save it from Word as .docx", f"{path.name} 不是可读取的 Word .docx 文件；请用 Word 另存为 .docx 后重试") from None
     lines = [p.text for p in document.paragraphs]
     for table in document.tables:
         lines += [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
@@ -128,16 +131,19 @@ def _pdf(path: Path) -> Extracted:
     try:
         reader = pypdf.PdfReader(str(path))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise IngestError(f"{path.name} is encrypted: remove the password (print to PDF) and add it again")
+            raise IngestError(f"{path.name} is encrypted: remove the password (print to PDF) and add it again",
+                              f"{path.name} 已加密：请去掉密码（例如另存或打印为 PDF）后再添加")
         pages = [page.extract_text() or "" for page in reader.pages]
         meta = reader.metadata or {}
     except IngestError:
         raise
     except Exception as e:
-        raise IngestError(f"{path.name} is not a readable PDF ({type(e).__name__}: {e})") from None
+        raise IngestError(f"{path.name} is not a readable PDF ({type(e).__name__}: {e})",
+                          f"{path.name} 不是可读取的 PDF 文件（文件已损坏或并非 PDF）；请重新导出 PDF 后再添加") from None
     if not "".join(pages).replace("\x00", "").strip():
         raise IngestError(f"no text layer in {path.name}: it is an image-only (scanned) PDF; "
-                          f"run OCR on it first (e.g. ocrmypdf) and add the result")
+                          f"run OCR on it first (e.g. ocrmypdf) and add the result",
+                          f"{path.name} 没有文字层：它是扫描的图片 PDF；请先做文字识别（OCR，例如 ocrmypdf）再添加")
     raw = str(meta.get("/CreationDate") or "")
     date = f"{raw[2:6]}-{raw[6:8]}-{raw[8:10]}" if re.match(r"D:\d{8}", raw) else ""
     return Extracted(PAGE_BREAK.join(pages), str(meta.get("/Title") or ""), date, str(meta.get("/Author") or ""),

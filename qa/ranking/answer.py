@@ -9,7 +9,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from .calibration import Calibration
-from .rerank import Terms
+from .rerank import Terms, gives, is_target
+from ..wording import Language
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,7 @@ class Answer:
     notices: tuple[str, ...] = field(default=())
     terms: tuple[str, ...] = ()     # the query's words and the glossary forms that met them (to highlight)
     answer_id: str = field(default_factory=lambda: uuid.uuid4().hex)   # what feedback names it by
+    language: Language = "zh"       # what the notices are in, and the chat's labels for it (wording)
 
 
 # The fields of a Hit that the JSON answers carry (`ask --json`, the JSON API, gradio_client's /search).
@@ -59,7 +61,7 @@ def answer_json(answer: Answer) -> dict:
     """The JSON shape shared by `ask --json`, the JSON API and the app's gradio_client /search."""
     return {"answer_id": answer.answer_id, "question": answer.question, "query": answer.query, "abstained": answer.abstained,
             "confidence": answer.confidence, "best_sentence": answer.best_sentence,
-            "notices": list(answer.notices),
+            "notices": list(answer.notices), "language": answer.language,
             "hits": [{**{k: v for k, v in asdict(h).items() if k in HIT_JSON}, "url": h.url} for h in answer.hits]}
 
 
@@ -73,14 +75,27 @@ def confidence(terms: Terms, found: str, dense: float, calibration: Calibration,
     return calibration.coverage_weight * terms.share(found) + (1 - calibration.coverage_weight) * near
 
 
-def best_sentence(terms: Terms, sentences: list[str], normalized: list[str]) -> str:
-    """The sentence that holds the most query term weight (the earlier one on a tie), never a question or
-    a reporter's line while the passage has a sentence that is neither."""
+def best_sentence(terms: Terms, sentences: list[str], normalized: list[str], wants: str = "", title: str = "",
+                  result: bool = False) -> str:
+    """The sentence that holds the most query term weight (the earlier one on a tie), never a question, a
+    reporter's line or the document's title line while the passage has another; of those, one that gives
+    the kind of answer asked (a person or body for "who": the byline with its role), and for a question
+    asking what happened (result) one that does not state a target."""
     shares = np.array([terms.share(s) for s in normalized], float)
-    asking = np.array([is_question(s) for s in sentences], bool)
-    if len(asking) == len(shares) and not asking.all():
-        shares[asking] = -1.0
+    if len(sentences) != len(shares):
+        return sentences[int(np.argmax(shares))]
+    unfit = np.array([is_question(s) or is_title(s, title) for s in sentences], bool)
+    shares[unfit] = -1.0 if not unfit.all() else shares[unfit]
+    fits = np.array([gives(wants, s) and not (result and is_target(s)) for s in sentences], bool) & ~unfit
+    if wants and fits.any():
+        shares = np.where(fits, shares + 1.0, shares)
     return sentences[int(np.argmax(shares))]
+
+
+def is_title(sentence: str, title: str) -> bool:
+    """Whether a sentence is the document's title line (《标题》, maybe with its date), which answers nothing."""
+    text = sentence.strip()
+    return bool(title) and text.startswith(f"《{title}》") and len(text) <= len(title) + 16
 
 
 def is_question(sentence: str) -> bool:

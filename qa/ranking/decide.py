@@ -8,6 +8,7 @@ from .calibration import Calibration
 from .passages import Context
 from .query import Query
 from .rerank import unsupported
+from ..wording import Language, joined, say
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def decide(query: Query, top: Context, dense: float, calibration: Calibration, c
     return Decision(bool(missing) or sure < learned_below or ruled <= 0.0, round(sure, 4), missing)
 
 
-def instead(missing: tuple[str, ...], citation: str, said: str) -> str:
+def instead(missing: tuple[str, ...], citation: str, said: str, language: Language = "zh") -> str:
     """What the documents do have, when they do not answer: the nearest passage's citation and sentence."""
-    lacking = f"文档中没有{'、'.join(missing)}的相关内容" if missing else "文档中没有可靠的答案"
-    return f"{lacking}；最接近的是{citation}：“{said[:120]}”"
+    lacking = say("lacking", language, terms=joined(missing, language)) if missing else say("no_answer", language)
+    return say("nearest", language, lacking=lacking, citation=citation, said=said[:120])

@@ -12,7 +12,7 @@ from ..documents.document import Chunk, Document
 from ..text import cn_figures
 from .passages import Passages
 from .query import Query
-from .rerank import RERANK_DEPTH, asks_header, proximity, rerank_score, unsupported
+from .rerank import RERANK_DEPTH, asks_header, proximity, rerank_score, states_target, unsupported, wants_result
 
 Stage = Literal["learned", "rules"]
 
@@ -53,18 +53,21 @@ def model_text(document: Document, chunk: Chunk) -> str:
 
 
 class RuleStage:
-    """Fused score, minus a penalty for an unmet year/place or an unasked header, plus term proximity."""
+    """Fused score, minus a penalty for an unmet year/place, an unasked header or a target where a result is
+    asked, plus term proximity."""
     name: Stage = "rules"
     depth = RERANK_DEPTH
     abstain_below = 0.0       # unused: the rule stage's answers abstain by the calibration (qa.decide)
 
     def rescore(self, query: Query, positions: np.ndarray, fused: np.ndarray, passages: Passages) -> Rescored:
         out = fused.astype(float).copy()
+        result = wants_result(query.text, query.wanted)
         for i, pos in enumerate(positions):
             context = passages.context(int(pos))
             out[i] = rerank_score(fused[i], len(unsupported(query.wanted, context.text, context.date)),
                                   proximity(query.terms, context.normalized),
-                                  context.header and not asks_header(query.text, query.wanted.wants))
+                                  context.header and not asks_header(query.text, query.wanted.wants),
+                                  result and states_target(query.terms, context.normalized))
         return Rescored(out)
 
 

@@ -1,5 +1,11 @@
 """Browser: what the chat page runs and looks like in the browser — its scripts (scroll to a new reply,
 copy a quote with its citation, confirm a delete) and its styles, for light and dark schemes alike."""
+from __future__ import annotations
+
+import json
+
+from ..wording import Language
+from .labels import word
 
 # A new reply is scrolled so that its top (best sentence, passage 1 and its citation) is in view, not
 # the end of the last passage; a click on “复制引用” copies that passage's citation (read from the
@@ -8,7 +14,12 @@ SCROLL_TO_REPLY = """() => { setTimeout(() => {
   const tops = document.querySelectorAll('#chat .reply-top');
   if (tops.length) tops[tops.length - 1].scrollIntoView({block: 'start'});
 }, 100); }"""
-HEAD = r"""<script>
+def head(language: Language = "zh") -> str:
+    """The page's head as Gradio adds it: the copy button's script, its "copied" in the page's language."""
+    return COPY.replace("COPIED", word("copied", language))
+
+
+COPY = r"""<script>
 document.addEventListener('click', (event) => {
   const button = event.target.closest && event.target.closest('.copy-cite');
   if (!button) return;
@@ -19,7 +30,8 @@ document.addEventListener('click', (event) => {
   const m = cite.match(/^《(.+?)》(?:（(.+?)）)?(.*)$/);
   const where = m ? ['《' + m[1] + '》', m[2], m[3]].filter(Boolean).join('，') : cite;
   const text = button.dataset.quote || (passage ? '“' + passage.innerText.trim() + '”（' + where + '）' : cite);
-  const done = () => { button.textContent = '已复制'; setTimeout(() => { button.textContent = '复制引用'; }, 1500); };
+  const label = button.dataset.label || (button.dataset.label = button.textContent);
+  const done = () => { button.textContent = 'COPIED'; setTimeout(() => { button.textContent = label; }, 1500); };
   const fallback = () => { const area = document.createElement('textarea'); area.value = text;
     document.body.appendChild(area); area.select(); document.execCommand('copy'); area.remove(); done(); };
   if (navigator.clipboard && window.isSecureContext) navigator.clipboard.writeText(text).then(done, fallback);
@@ -37,12 +49,22 @@ CSS += """
 .dark #chat .best {background: #3d3206; color: #fdf3c8}
 .dark #chat .copy-cite {background: #2b2b2b; color: #e8e8e8; border-color: #666}
 .dark #chat mark {background: #6b5200; color: #ffffff}"""
+# At any width (a phone's 390 px too): a new reply is scrolled to just below the chat's label and its
+# buttons (they float over the messages), and the scroll-down button sits in the corner beside the bubbles,
+# not over the middle of the text.
+CSS += """
+#chat .reply-top {scroll-margin-top: 40px}
+#chat .scroll-down-button-container {left: auto !important; right: 2px !important; transform: none !important;
+  bottom: 2px !important}"""
 
-# A delete asks first, naming the document; the answer goes to the server as a third input ("yes"/"no").
-CONFIRM_DELETE = """(doc, given, _) => {
+
+def confirm_delete(language: Language = "zh") -> str:
+    """A delete asks first, naming the document; the answer goes to the server as a third input (yes/no)."""
+    ask = json.dumps(word("confirm_delete", language, name="NAME"), ensure_ascii=False)
+    return """(doc, given, _) => {
   if (!doc) return [doc, given, 'no'];
   const shown = document.querySelector('#delete-doc input');
   const name = shown && shown.value ? shown.value : doc;
-  const sure = window.confirm('确定删除“' + name + '”吗？原文件和它的段落都会从语料库中删除，无法撤销。');
+  const sure = window.confirm(ASK.replace('NAME', name));
   return [doc, given, sure ? 'yes' : 'no'];
-}"""
+}""".replace("ASK", ask)

@@ -53,6 +53,7 @@ class SearchResponse(BaseModel):
     confidence: float
     best_sentence: str
     notices: list[str]
+    language: Literal["zh", "en"] = Field(description="the notices' language: the question's, unless QA_LANGUAGE fixes one")
     hits: list[HitOut]
 
 

@@ -25,7 +25,9 @@ def build_app(settings: Settings, at: Callable[[str], None] = print):
     from ..feedback import Feedback
     from ..uploads import Uploads
     from .api import add_api, body_limit
-    from .browser import CSS, HEAD
+    from .browser import CSS, head
+    from .labels import page_language
+    from .page_locale import PageLocale
     from .chat import build
     from .guard import LOCAL_NAMES, Guard, admin_token
     from .workers import Searchers
@@ -43,11 +45,13 @@ def build_app(settings: Settings, at: Callable[[str], None] = print):
     server = FastAPIOffline(title="reform-qa", summary="Cited passages from Chinese government reform documents",
                             version=VERSION)
     add_api(server, engine, uploads, ask, token, feedback)
-    server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=HEAD,
+    language = page_language(settings.language)
+    server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=head(language),
                                  max_file_size=f"{engine.settings.max_file_mb:g}mb")
     hosts = {*LOCAL_NAMES, settings.host, *settings.allowed_hosts}
     where = "QA_ADMIN_TOKEN" if settings.admin_token else f"{settings.token_file()} ({'made now' if made else 'kept'})"
     print(f"reform-qa: uploads and deletes need the admin token, in {where}", flush=True)
+    server = PageLocale(server, "zh-CN" if language == "zh" else "en")   # Gradio's own labels in it too
     return Guard(server, hosts, set(settings.cors_origins), body_limit(engine)), searchers
 
 

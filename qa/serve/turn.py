@@ -7,6 +7,8 @@ import html
 from ..engine import Engine
 from ..feedback import Feedback
 from ..ranking.answer import Answer
+from ..wording import Language, joined, reply_language
+from .labels import word
 from .render import esc, failure, render
 
 
@@ -31,15 +33,17 @@ def earlier_questions(chat) -> list[str]:
     return questions
 
 
-def scope_notices(district: str | None, year: str | None, titles: list[str], embedding: dict) -> tuple[str, ...]:
+def scope_notices(district: str | None, year: str | None, titles: list[str], embedding: dict,
+                  lang: Language = "zh") -> tuple[str, ...]:
     """What a reply was searched in, said above it: the filters in force, and an upload still embedding
     (its passages not searchable yet)."""
-    filters = [f"区 {district}" if district else "", f"年份 {year}" if year else "",
-               f"文件 {'、'.join(titles)}" if titles else ""]
-    said = (f"筛选条件：{'；'.join(f for f in filters if f)}（只在符合条件的文件中检索）",) if any(filters) else ()
+    filters = [word("district_is", lang, x=district) if district else "", word("year_is", lang, x=year) if year else "",
+               word("documents_are", lang, x=joined(titles, lang)) if titles else ""]
+    said = (word("filters", lang, filters=("；" if lang == "zh" else "; ").join(f for f in filters if f)),) \
+        if any(filters) else ()
     done, total = embedding.get("done", 0), embedding.get("total", 0)
     if total and done < total:
-        said += (f"有文件正在向量化（{done}/{total} 个段落）：它们完成前还不能检索，这次的回答只来自已有的文件。",)
+        said += (word("embedding_now", lang, done=done, total=total),)
     return said
 
 
@@ -57,5 +61,6 @@ def chat_turn(engine: Engine, message: str, chat: list, k=None, district=None, y
             feedback.remember(answer, history, engine.listing().fingerprint)
         reply = render(answer, engine.neighbours, scope)
     except Exception as e:   # the edge of the app: whatever broke, the person gets a reply, not "Error"
-        reply = failure("检索这个问题", e)
+        lang = reply_language(str(message or ""), engine.settings.language)
+        reply = failure(word("searching", lang), e, lang)
     return "", chat + [{"role": "user", "content": esc(message)}, {"role": "assistant", "content": reply}], answer
