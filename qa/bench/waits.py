@@ -10,16 +10,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
 from ..engine import Engine
 from ..uploads import Uploads
 from .encoder import runtimes
+from .measure import free_port
 
 QUESTION = "2019年镇海GDP是多少？"
 
 
 def first_answer(question: str = QUESTION) -> dict:
     """Seconds for `reform-qa ask` in a new data home (it seeds the shipped corpus, with its vectors) and
-    for the next one in the same home, each a fresh process."""
+    for the next one in the same home, each a fresh process; then `reform-qa serve` started in that home:
+    its port's first answer (the start-up page) and its first answer to the question, against the CLI's."""
     home = Path(tempfile.mkdtemp(prefix="qa-bench-home-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | {"QA_HOME": str(home)}
     try:
@@ -29,10 +33,37 @@ def first_answer(question: str = QUESTION) -> dict:
             subprocess.run([sys.executable, "-m", "qa", "ask", question], env=env, check=True,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             seconds.append(time.perf_counter() - start)
+        port_s, served_s = server_start(env, question)
     finally:
         shutil.rmtree(home, ignore_errors=True)
     return {"first_s": round(seconds[0], 2), "next_s": round(seconds[1], 2),
-            "first_vs_next": round(seconds[0] / seconds[1], 2)}
+            "first_vs_next": round(seconds[0] / seconds[1], 2), "server_port_s": round(port_s, 2),
+            "server_answer_s": round(served_s, 2), "server_vs_cli": round(served_s / seconds[1], 2)}
+
+
+def server_start(env: dict, question: str) -> tuple[float, float]:
+    """Seconds from launching `reform-qa serve` to its port's first HTTP answer, and to its first answer
+    of POST /api/search (a 503 start-up answer until it has loaded)."""
+    port = free_port()
+    start = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "qa", "serve", "--port", str(port)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    port_s = None
+    try:
+        while time.perf_counter() - start < 300 and proc.poll() is None:
+            try:
+                reply = httpx.post(f"http://127.0.0.1:{port}/api/search", json={"question": question}, timeout=30)
+            except httpx.TransportError:
+                time.sleep(0.05)
+                continue
+            port_s = port_s or time.perf_counter() - start
+            if reply.status_code == 200:
+                return port_s, time.perf_counter() - start
+            time.sleep(0.05)
+        raise RuntimeError(f"reform-qa serve gave no answer in 300 s (exit code {proc.poll()})")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
 def upload(data_dir: Path, files: list[Path]) -> dict:
@@ -76,6 +107,8 @@ def table(result: dict) -> str:
     """A few lines with the ratios."""
     f, u = result["first_answer"], result["upload"]
     lines = [f"first answer in a new data home {f['first_s']} s, the next {f['next_s']} s ({f['first_vs_next']}x)",
+             f"reform-qa serve: its port answers after {f['server_port_s']} s (the start-up page), its first answer "
+             f"after {f['server_answer_s']} s = {f['server_vs_cli']}x the CLI's next ask (target within 1.5x)",
              f"upload of {u['files']} files: {u['passages']} passages in {u['seconds']} s = {u['passages_per_s']}/s; "
              f"ask p50 {u['ask_p50_ms_idle']} ms before, {u['ask_p50_ms_during_upload']} ms while it embeds "
              f"({u['during_vs_idle']}x; target within 3x)",

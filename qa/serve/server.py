@@ -14,24 +14,19 @@ from .starting import Starting
 log = logging.getLogger("reform-qa")
 
 
-def build_app(settings: Settings, at: Callable[[str], None] = print):
+def build_app(settings: Settings, at: Callable[[str], None] = print, early: Callable[[object], None] = lambda app: None):
     """The guarded app (chat, JSON API, offline docs) and its search workers (None for none), reporting
-    each start-up step to `at`. The heavy imports (gradio, the model's runtime) happen here."""
-    at("正在加载界面组件（gradio）…")
-    import gradio as gr
+    each start-up step to `at`; the JSON API alone goes to `early` as soon as the index is read, before
+    gradio is imported (3-16 s here), so that searches answer as soon as the CLI's would."""
+    at("正在加载模型、读取索引…")
     from fastapi_offline import FastAPIOffline
 
     from ..engine import Engine
     from ..feedback import Feedback
     from ..uploads import Uploads
     from .api import add_api, body_limit
-    from .browser import CSS, head
-    from .labels import page_language
-    from .page_locale import PageLocale
-    from .chat import build
     from .guard import LOCAL_NAMES, Guard, admin_token
     from .workers import Searchers
-    at("正在加载模型、读取索引…")
     engine = Engine(settings=settings, update="none")     # listen at once: what is pending embeds behind
     token, made = admin_token(settings.admin_token, settings.token_file())
     uploads = Uploads(engine, settings.index_dir / "uploads.json")
@@ -39,19 +34,30 @@ def build_app(settings: Settings, at: Callable[[str], None] = print):
     searchers = Searchers(engine, settings.workers) if settings.workers > 1 else None
     ask = searchers.ask if searchers else engine.ask
     feedback = Feedback(settings.feedback_file())
+    hosts = {*LOCAL_NAMES, settings.host, *settings.allowed_hosts}
+
+    def api_app():
+        server = FastAPIOffline(title="reform-qa", summary="Cited passages from Chinese government reform documents",
+                                version=VERSION)
+        add_api(server, engine, uploads, ask, token, feedback)
+        return server
+    early(Guard(api_app(), hosts, set(settings.cors_origins), body_limit(engine)))
+    at("正在加载界面组件（gradio）…")
+    import gradio as gr
+
+    from .browser import CSS, head
+    from .chat import build
+    from .labels import page_language
+    from .page_locale import PageLocale
     at("正在准备对话页面…")
     demo = build(engine, uploads, ask, token, feedback)
     demo.queue(default_concurrency_limit=4, max_size=256)
-    server = FastAPIOffline(title="reform-qa", summary="Cited passages from Chinese government reform documents",
-                            version=VERSION)
-    add_api(server, engine, uploads, ask, token, feedback)
     language = page_language(settings.language)
-    server = gr.mount_gradio_app(server, demo, path="/", css=CSS, head=head(language),
+    server = gr.mount_gradio_app(api_app(), demo, path="/", css=CSS, head=head(language),
                                  max_file_size=f"{engine.settings.max_file_mb:g}mb")
-    hosts = {*LOCAL_NAMES, settings.host, *settings.allowed_hosts}
+    server = PageLocale(server, "zh-CN" if language == "zh" else "en")   # Gradio's own labels in it too
     where = "QA_ADMIN_TOKEN" if settings.admin_token else f"{settings.token_file()} ({'made now' if made else 'kept'})"
     print(f"reform-qa: uploads and deletes need the admin token, in {where}", flush=True)
-    server = PageLocale(server, "zh-CN" if language == "zh" else "en")   # Gradio's own labels in it too
     return Guard(server, hosts, set(settings.cors_origins), body_limit(engine)), searchers
 
 
@@ -66,7 +72,7 @@ def serve(settings: Settings, port: int | None = None) -> None:
 
     def load() -> None:
         try:
-            app, searchers = build_app(settings, starting.at)
+            app, searchers = build_app(settings, starting.at, starting.early)
             workers.append(searchers)
             starting.ready(app)
         except Exception as e:   # the page and the terminal say why; the traceback goes to the log

@@ -16,12 +16,22 @@ color:#222;background:#fff}} @media (prefers-color-scheme: dark){{body{{color:#e
 <p>页面会自动刷新；启动完成后即可提问。</p></body></html>"""
 
 
+def early_request(scope) -> bool:
+    """What the JSON API answers before the chat page has loaded: searches and reading documents (not the
+    health, which says when the whole app is up, nor any write)."""
+    path, method = scope["path"], scope["method"]
+    return (method == "POST" and path == "/api/search") or (method == "GET" and (
+        path == "/api/documents" or path.startswith("/documents/")))
+
+
 class Starting:
     """An ASGI app that answers 503 with the current start-up step until `ready(app)` hands it the real
-    app, whose lifespan it then starts; from then on every request goes to that app."""
+    app, whose lifespan it then starts; from then on every request goes to that app. Before that,
+    `early(app)` may hand it the JSON API alone, which answers the early requests (early_request)."""
 
     def __init__(self, say: Callable[[str], None] = print):
         self.app = None
+        self.api = None
         self.step = "正在启动"
         self.failed = ""
         self.started = time.monotonic()
@@ -40,6 +50,10 @@ class Starting:
         if not self._listening.wait(120):
             raise RuntimeError("uvicorn did not start within 120 s: is the port free?")
         asyncio.run_coroutine_threadsafe(self._start(app), self._loop).result()
+
+    def early(self, api) -> None:
+        """Hand over the JSON API (no lifespan of its own) to answer searches while the chat page loads."""
+        self.api = api
 
     def fail(self, message: str) -> None:
         """Start-up failed: the page says why (the terminal has the traceback)."""
@@ -67,6 +81,8 @@ class Starting:
             return await self._own_lifespan(receive, send)
         if scope["type"] != "http":
             return None
+        if self.api is not None and early_request(scope):
+            return await self.api(scope, receive, send)
         await self._starting_page(scope, send)
 
     async def _own_lifespan(self, receive, send) -> None:
