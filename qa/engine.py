@@ -19,7 +19,7 @@ from .documents import library
 from .encoders import Encoder, load_encoder
 from .ranking.fusion import rrf_fusion, weighted_fusion
 from .glossary import Glossary
-from .ranking.passages import Passages
+from .ranking.passages import Passages, told_apart
 from .ranking.query import Query, prepare, shorten
 from .ranking.decide import Decision, decide, instead
 from .ranking.rerank import REGION, wants_result
@@ -262,8 +262,8 @@ class Engine:
         if not len(ranking.positions):
             return Answer(text, (), "", True, 0.0, query.text, tuple(notices + [say("no_passages", language)]),
                           language=language)
-        hits = tuple(self.passages.hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
-                     zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k]))
+        hits = told_apart(tuple(self.passages.hit(int(p), float(s), float(b), float(d)) for p, s, b, d in
+                                zip(ranking.positions[:k], ranking.scores[:k], ranking.bm25[:k], ranking.dense[:k])))
         top = self.passages.context(int(ranking.positions[0]))
         decision = self.decision(query, ranking, not has_chinese(text))
         said = best_sentence(query.terms, top.sentences, top.normalized[1:], query.wanted.wants, hits[0].title,

@@ -99,3 +99,14 @@ def test_the_best_sentence_is_never_a_reporters_question_when_the_passage_answer
     said = ["记者：改革取得了哪些成效？", "改革成效明显，重点项目落地平均提速近60%。"]
     assert best_sentence(terms, said, said) == said[1]
     assert best_sentence(terms, said[:1], said[:1]) == said[0]     # nothing else to show
+
+
+def test_two_parts_of_one_paragraph_are_cited_apart_by_their_first_words():
+    from qa.ranking.answer import Hit
+    from qa.ranking.passages import told_apart
+    one = Hit("地区生产总值跃上千亿台阶，达到1021.6亿元。", 1.0, "r", "报告", "2020", 4, "", "《报告》（2020）第4段")
+    two = Hit("一般公共预算收入84.23亿元，同比增长7.2%。", 0.9, "r", "报告", "2020", 4, "", "《报告》（2020）第4段")
+    other = Hit("森林覆盖率达到23.1%。", 0.8, "r", "报告", "2020", 5, "", "《报告》（2020）第5段")
+    cited = [h.citation for h in told_apart((one, two, other))]
+    assert cited == ["《报告》（2020）第4段（“地区生产总值跃上千亿…”起）", "《报告》（2020）第4段（“一般公共预算收入84…”起）",
+                     "《报告》（2020）第5段"]

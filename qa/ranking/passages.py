@@ -2,7 +2,8 @@
 context the second stage checks (cached per chunk), and the paragraphs around a hit."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from .answer import Hit
 from ..documents.document import Chunk, Document
@@ -22,6 +23,14 @@ class Context:
     sentences: list[str]
     normalized: list[str]
     header: bool = False     # a document's header passage (title, date, byline), not its body
+
+
+def told_apart(hits: tuple[Hit, ...]) -> tuple[Hit, ...]:
+    """Hits whose citations would read the same (two parts of one long paragraph: 第4段 and 第4段) each
+    cite the words they begin with as well: 第4段（“地区生产总值跃上千亿…”起）."""
+    counts = Counter(h.citation for h in hits)
+    return tuple(replace(h, citation=f"{h.citation}（“{h.text.strip()[:10]}…”起）") if counts[h.citation] > 1 else h
+                 for h in hits)
 
 
 def citation(title: str, date: str, paragraph: int, page: int = 0) -> str:
