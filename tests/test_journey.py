@@ -199,7 +199,7 @@ def test_a_conversation_in_the_browser(browser_page, server):
     page.emulate_media(color_scheme="dark")
     page.goto(server + "?__theme=dark")                               # a reload, in the dark scheme
     page.wait_for_function(f"document.querySelectorAll('#chat .reply-top').length === {asked}", timeout=30_000)
-    page.screenshot(path=os.path.join(ARTIFACTS, "journey-8-reloaded-dark.png"))
+    check_step(page, "8-reloaded-dark", ["Best sentence"])               # back at the newest reply
     assert "1.684" in page.inner_text("#chat") and page.evaluate("document.body.classList.contains('dark')")
     for part in ("#chat .best", "#chat .copy-cite", "#chat mark"):  # WCAG AA for body text: 4.5:1
         assert page.evaluate(CONTRAST, part) >= 4.5, part

@@ -252,6 +252,7 @@ def build(engine: Engine, uploads: Uploads | None = None, ask: Callable[..., Ans
         batch_btn.click(run_batch, question_list, [batch_log, batch_report], concurrency_limit=1,
                         concurrency_id="batch", **private)
         demo.load(_documents_changed, None, [docs, doomed, title, district, year], **private)   # others may have added some
-        demo.load(restore, saved, [chat, turns], **private).then(**kept)   # the conversation before a reload
+        demo.load(restore, saved, [chat, turns], **private).then(   # the conversation before a reload, at its end
+            None, js=SCROLL_TO_REPLY, **private).then(**kept)
         gr.api(api_search, api_name="search")
     return demo
