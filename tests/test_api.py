@@ -10,7 +10,9 @@ from conftest import ADMIN
 
 def test_search_returns_cited_passages_in_the_ask_json_shape(http):
     out = http.post("/api/search", json={"question": "2019年镇海GDP是多少？", "k": 2}).json()
-    assert set(out) == {"answer_id", "question", "query", "abstained", "confidence", "best_sentence", "notices", "hits"}
+    assert set(out) == {"answer_id", "question", "query", "abstained", "confidence", "best_sentence", "notices",
+                        "language", "hits"}
+    assert out["language"] == "zh"
     assert len(out["hits"]) == 2 and "1021.6亿元" in out["hits"][0]["text"]
     assert out["hits"][0]["citation"].startswith("《政府工作报告（2020年，宁波市镇海区）》（2020-05-09）第")
 
