@@ -84,3 +84,11 @@ def test_qa_language_en_puts_the_whole_page_in_english(corpus, tmp_path, encoder
     shown = " ".join(labels)
     assert "Conversation" in shown and "Filters and settings" in shown and "Delete" in shown
     assert not any(word in shown for word in ("对话", "筛选与设置", "删除", "提问", "清空对话"))
+
+
+def test_the_start_up_page_speaks_the_pages_language():
+    from qa.serve.starting import Starting
+    for language, said in (("zh", "reform-qa 正在启动"), ("en", "reform-qa Starting")):
+        headers, body = page(lambda app: Starting(lambda line: None, language))
+        assert said in body.decode() and f'lang="{language}"' in body.decode()
+    assert "正在" not in body.decode()

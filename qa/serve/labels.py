@@ -81,6 +81,16 @@ WORDS: dict[str, tuple[str, str]] = {
     "clear": ("开始新对话", "Start a new conversation"),
     "download_md": ("下载对话（Markdown）", "Download the conversation (Markdown)"),
     "download_docx": ("下载对话（Word）", "Download the conversation (Word)"),
+    # starting up (the page that answers until the app has loaded, and the terminal)
+    "starting": ("正在启动", "Starting"),
+    "loading_model": ("正在加载模型、读取索引…", "Loading the model, reading the index…"),
+    "loading_gradio": ("正在加载界面组件（gradio）…", "Loading the page's components (gradio)…"),
+    "building_page": ("正在准备对话页面…", "Preparing the chat page…"),
+    "start_failed": ("启动失败：{why}", "Start-up failed: {why}"),
+    "ready": ("已就绪：对话 {url} ，JSON API {url}api/ （文档 /docs）", "Ready: the chat at {url}, the JSON API at {url}api/ (docs at /docs)"),
+    "workers": ("，{n} 个检索进程", ", {n} search processes"),
+    "waited": ("（已用 {seconds:.0f} 秒）", " ({seconds:.0f} s so far)"),
+    "refreshes": ("页面会自动刷新；启动完成后即可提问。", "This page refreshes itself; ask once it has started."),
     # what the page answers back
     "judge_first": ("还没有可评价的回答：先提一个问题。", "No answer to judge yet: ask a question first."),
     "judge_failed": ("未能记录评价：{why}", "The judgement was not recorded: {why}"),

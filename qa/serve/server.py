@@ -9,6 +9,7 @@ from collections.abc import Callable
 import uvicorn
 
 from ..settings import VERSION, Settings
+from .labels import page_language, word
 from .starting import Starting
 
 log = logging.getLogger("reform-qa")
@@ -18,7 +19,8 @@ def build_app(settings: Settings, at: Callable[[str], None] = print, early: Call
     """The guarded app (chat, JSON API, offline docs) and its search workers (None for none), reporting
     each start-up step to `at`; the JSON API alone goes to `early` as soon as the index is read, before
     gradio is imported (3-16 s here), so that searches answer as soon as the CLI's would."""
-    at("正在加载模型、读取索引…")
+    language = page_language(settings.language)
+    at(word("loading_model", language))
     from fastapi_offline import FastAPIOffline
 
     from ..engine import Engine
@@ -42,17 +44,15 @@ def build_app(settings: Settings, at: Callable[[str], None] = print, early: Call
         add_api(server, engine, uploads, ask, token, feedback)
         return server
     early(Guard(api_app(), hosts, set(settings.cors_origins), body_limit(engine)))
-    at("正在加载界面组件（gradio）…")
+    at(word("loading_gradio", language))
     import gradio as gr
 
     from .browser import CSS, head
     from .chat import build
-    from .labels import page_language
     from .page_locale import PageLocale
-    at("正在准备对话页面…")
+    at(word("building_page", language))
     demo = build(engine, uploads, ask, token, feedback)
     demo.queue(default_concurrency_limit=4, max_size=256)
-    language = page_language(settings.language)
     server = gr.mount_gradio_app(api_app(), demo, path="/", css=CSS, head=head(language),
                                  max_file_size=f"{engine.settings.max_file_mb:g}mb")
     server = PageLocale(server, "zh-CN" if language == "zh" else "en")   # Gradio's own labels in it too
@@ -67,7 +67,8 @@ def serve(settings: Settings, port: int | None = None) -> None:
     port = port or settings.port
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    starting = Starting(lambda line: print(line, flush=True))
+    language = page_language(settings.language)
+    starting = Starting(lambda line: print(line, flush=True), language)
     workers = []
 
     def load() -> None:
@@ -79,8 +80,8 @@ def serve(settings: Settings, port: int | None = None) -> None:
             log.exception("start-up failed")
             starting.fail(str(e)[:300])
             return
-        starting.at(f"已就绪：对话 http://{shown}:{port}/ ，JSON API http://{shown}:{port}/api/ （文档 /docs）"
-                    + (f"，{settings.workers} 个检索进程" if settings.workers > 1 else ""))
+        starting.at(word("ready", language, url=f"http://{shown}:{port}/")
+                    + (word("workers", language, n=settings.workers) if settings.workers > 1 else ""))
 
     print(f"reform-qa: listening on http://{shown}:{port}/ (a start-up page until the app has loaded)", flush=True)
     threading.Thread(target=load, name="reform-qa-start", daemon=True).start()

@@ -9,11 +9,14 @@ import threading
 import time
 from collections.abc import Callable
 
-PAGE = """<!doctype html><html lang="zh"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
-<title>reform-qa 正在启动</title><style>body{{font:16px/1.6 system-ui,sans-serif;margin:15vh auto;max-width:36em;
+from ..wording import Language
+from .labels import word
+
+PAGE = """<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><meta http-equiv="refresh" content="2">
+<title>reform-qa {starting}</title><style>body{{font:16px/1.6 system-ui,sans-serif;margin:15vh auto;max-width:36em;
 color:#222;background:#fff}} @media (prefers-color-scheme: dark){{body{{color:#eee;background:#111}}}}</style></head>
-<body><h1>reform-qa 正在启动</h1><p>{step}（已用 {seconds:.0f} 秒）</p>
-<p>页面会自动刷新；启动完成后即可提问。</p></body></html>"""
+<body><h1>reform-qa {starting}</h1><p>{step}{waited}</p>
+<p>{refreshes}</p></body></html>"""
 
 
 def early_request(scope) -> bool:
@@ -29,10 +32,11 @@ class Starting:
     app, whose lifespan it then starts; from then on every request goes to that app. Before that,
     `early(app)` may hand it the JSON API alone, which answers the early requests (early_request)."""
 
-    def __init__(self, say: Callable[[str], None] = print):
+    def __init__(self, say: Callable[[str], None] = print, language: Language = "zh"):
         self.app = None
         self.api = None
-        self.step = "正在启动"
+        self.language = language
+        self.step = word("starting", language)
         self.failed = ""
         self.started = time.monotonic()
         self._say = say
@@ -58,7 +62,7 @@ class Starting:
     def fail(self, message: str) -> None:
         """Start-up failed: the page says why (the terminal has the traceback)."""
         self.failed = message
-        self.at(f"启动失败：{message}")
+        self.at(word("start_failed", self.language, why=message))
 
     async def _start(self, app) -> None:
         queue, done, said = asyncio.Queue(), asyncio.Event(), {}
@@ -107,7 +111,9 @@ class Starting:
             body = json.dumps(said, ensure_ascii=False).encode()
             kind = b"application/json"
         else:
-            body = PAGE.format(step=html.escape(self.step), seconds=seconds).encode()
+            lang = self.language
+            body = PAGE.format(lang=lang, starting=word("starting", lang), step=html.escape(self.step),
+                               waited=word("waited", lang, seconds=seconds), refreshes=word("refreshes", lang)).encode()
             kind = b"text/html; charset=utf-8"
         await send({"type": "http.response.start", "status": 503,
                     "headers": [(b"content-type", kind), (b"retry-after", b"2"), (b"cache-control", b"no-store"),
