@@ -81,3 +81,5 @@ def test_the_best_sentence_is_never_the_title_and_gives_what_was_asked():
     terms = Terms(((("地区生产总值",), 2.0), (("2020",), 1.0)))
     assert best_sentence(terms, result, result, "figure", "", result=True) == result[1]
     assert best_sentence(terms, result, result, "figure", "", result=False) == result[0]
+    off_topic = ["2019年地区生产总值预期增长7%左右。", "全区共有3个街道。"]     # a figure, but not about it
+    assert best_sentence(terms, off_topic, off_topic, "figure", "", result=True) == off_topic[0]

@@ -46,6 +46,7 @@ def test_the_port_answers_with_a_starting_page_that_becomes_the_app(tmp_path):
         assert "reform-qa 正在启动" in starting.text and starting.headers["retry-after"] == "2"
         assert health.status_code == 503 and health.json()["status"] == "starting" and "step" in health.json()
         assert "gradio" in page.text.lower()                               # the chat itself now
+        assert early is not None, "no search answered while the chat page was still loading"
         assert "1021.6" in early.json()["hits"][0]["text"]                 # searches answer while gradio loads,
         assert write.status_code == 503 and write.json()["status"] == "starting"   # writes wait for the app
         log.seek(0)

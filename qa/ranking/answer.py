@@ -87,6 +87,7 @@ def best_sentence(terms: Terms, sentences: list[str], normalized: list[str], wan
     unfit = np.array([is_question(s) or is_title(s, title) for s in sentences], bool)
     shares[unfit] = -1.0 if not unfit.all() else shares[unfit]
     fits = np.array([gives(wants, s) and not (result and is_target(s)) for s in sentences], bool) & ~unfit
+    fits &= shares >= shares.max() / 2 if shares.max() > 0 else False   # a fitting kind among those on topic
     if wants and fits.any():
         shares = np.where(fits, shares + 1.0, shares)
     return sentences[int(np.argmax(shares))]

@@ -65,6 +65,6 @@ def confirm_delete(language: Language = "zh") -> str:
   if (!doc) return [doc, given, 'no'];
   const shown = document.querySelector('#delete-doc input');
   const name = shown && shown.value ? shown.value : doc;
-  const sure = window.confirm(ASK.replace('NAME', name));
+  const sure = window.confirm(ASK.split('NAME').join(name));   // a title's $& stays as written
   return [doc, given, sure ? 'yes' : 'no'];
 }""".replace("ASK", ask)

@@ -8,7 +8,6 @@ WORDS: dict[str, tuple[str, str]] = {
     # a reply
     "best": ("最佳句子：", "Best sentence: "),
     "best_target": ("最佳句子（预期目标，不是实际完成数）：", "Best sentence (a planned target, not an achieved figure): "),
-    "who": ("署名：", "Named in the document: "),
     "abstained": ("<b>未找到可靠的相关段落。</b>以下是最接近的候选，相关性弱，仅供参考：",
                   "<b>No reliable passage found.</b> The nearest ones follow, weakly related, for reference only:"),
     "type_question": ("请输入问题。", "Please type a question."),
