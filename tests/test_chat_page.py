@@ -2,26 +2,10 @@
 reload and downloads as Markdown and Word with its citations."""
 import os
 
-import httpx
-
 from conftest import ARTIFACTS
 from qa.serve.labels import word
 
 PLACEHOLDER = word("placeholder")
-
-CONTRAST = """(selector) => {
-  const el = document.querySelector(selector);
-  const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
-  const style = getComputedStyle(el);
-  const [a, b] = [lum(rgb(style.color)), lum(rgb(style.backgroundColor))];
-  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-}"""
-
-
-def documents(server):
-    return {d["id"] for d in httpx.get(server + "api/documents").json()["documents"]}
 
 
 def test_the_conversation_survives_a_reload_and_downloads_with_its_citations(browser_page):
