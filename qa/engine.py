@@ -251,7 +251,7 @@ class Engine:
                           language=language)
         query = self.query(searched)
         if query.expansion.pairs:
-            notices.append(say("expanded", language, pairs=query.expansion.listed(language)))
+            notices.append(query.expansion.notice(language))
         with self._lock:   # one state of the corpus from ranking to citations
             return self.answer(text, query, self.rank(query, mode, doc_ids, district, year), k, notices, language)
 

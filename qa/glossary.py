@@ -28,9 +28,9 @@ class Expansion:
         """The added forms that stand for a question token (the token lies inside what was said)."""
         return tuple(added for said, added in self.pairs if said_token in normalize(said))
 
-    def notice(self) -> str:
-        """“同义扩展：GDP→地区生产总值、生产总值”, or "" when nothing was expanded."""
-        return say("expanded", pairs=self.listed()) if self.pairs else ""
+    def notice(self, language: Language = "zh") -> str:
+        """“同义扩展：GDP→地区生产总值、生产总值” (“Also searched for: …” in English), or "" when nothing was expanded."""
+        return say("expanded", language, pairs=self.listed(language)) if self.pairs else ""
 
     def listed(self, language: Language = "zh") -> str:
         """The expansions, each trigger with its forms: “GDP→地区生产总值、生产总值；…”."""
